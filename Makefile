@@ -1,0 +1,35 @@
+# seqkit developer tasks. `make demo` and `make test` are the README's quick start.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+# Pinned here: an unpinned torch pulls a multi-GB CUDA build; pyproject.toml keeps a range.
+TORCH   = torch==2.13.0
+PLUGINS = $(wildcard plugins/*/pyproject.toml)
+
+.PHONY: install install-dev demo test bench clean
+
+install: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+# the plugin packages in plugins/, installed for real (not editable), as a user would
+install-dev: install $(VENV)/.plugins
+$(VENV)/.plugins: $(VENV)/.installed $(PLUGINS) $(shell find plugins -name '*.py' 2>/dev/null)
+	for p in $(dir $(PLUGINS)); do $(BIN)/python -m pip install -q --no-deps --force-reinstall ./$$p || exit 1; done
+	touch $@
+
+demo: install
+	$(BIN)/seqkit export --cell gru --force
+
+test: install-dev
+	$(BIN)/python -m pytest -q tests $(dir $(PLUGINS))
+
+bench: install
+	$(BIN)/python benchmarks/bench_runtime.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

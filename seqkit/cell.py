@@ -1,0 +1,90 @@
+"""The cell contract: what every recurrent cell, built-in or third-party, promises.
+
+A cell is an ``nn.Module`` built as ``CellClass(input_size, config)``. It consumes ``x`` of shape
+``[batch, time, features]``, optional per-sample ``lengths`` (int64 ``[batch]``, each in ``1..time``) and an
+optional initial ``state``, and returns ``(outputs, state)``:
+
+- ``outputs``: ``[batch, time, output_size]``; positions at or after a sample's length are zero and never
+  influence any other value (a padded batch gives what each sequence gives alone);
+- ``state``: a tuple of tensors, each ``[num_layers * num_directions, batch, hidden]`` (``(h,)`` or ``(h, c)``),
+  taken at each sample's last valid step.
+
+Cells know nothing of tasks. How a cell lowers to ONNX is its own business: the built-ins use
+:mod:`seqkit.lowering.native`; ``onnx_translations()`` returns what the exporter needs for that.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from .errors import ConfigError
+
+
+@dataclass
+class CellConfig:
+    """Options every cell understands, plus cell-specific ``options`` (for example ``nonlinearity``)."""
+
+    hidden_size: int = 32
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if not isinstance(self.hidden_size, int) or self.hidden_size <= 0:
+            raise ConfigError(f"hidden size must be a positive integer, got {self.hidden_size!r}")
+        if not isinstance(self.num_layers, int) or self.num_layers <= 0:
+            raise ConfigError(f"number of layers must be a positive integer, got {self.num_layers!r}")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Cell(nn.Module):
+    """Base class of all cells. Subclasses implement :meth:`forward` and may declare ``OPTIONS``."""
+
+    #: cell-specific options and their defaults; unknown options are refused up front
+    OPTIONS: ClassVar[dict[str, Any]] = {}
+    #: number of state tensors (1 for (h,), 2 for (h, c))
+    STATE_SIZE: ClassVar[int] = 1
+
+    def __init__(self, input_size: int, config: CellConfig):
+        super().__init__()
+        config.validate()
+        if not isinstance(input_size, int) or input_size <= 0:
+            raise ConfigError(f"input size must be a positive integer, got {input_size!r}")
+        unknown = sorted(set(config.options) - set(self.OPTIONS))
+        if unknown:
+            known = ", ".join(f"{k} (default {v!r})" for k, v in self.OPTIONS.items()) or "none"
+            raise ConfigError(f"{type(self).__name__} has no option {', '.join(unknown)}; its options: {known}")
+        self.input_size = input_size
+        self.config = config
+        self.hidden_size = config.hidden_size
+        self.num_layers = config.num_layers
+        self.num_directions = 2 if config.bidirectional else 1
+
+    def option(self, name: str) -> Any:
+        return self.config.options.get(name, self.OPTIONS[name])
+
+    @property
+    def output_size(self) -> int:
+        """Features per step of ``outputs``."""
+        return self.hidden_size * self.num_directions
+
+    def initial_state(self, batch: int, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
+        return tuple(like.new_zeros(shape) for _ in range(self.STATE_SIZE))
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None,
+                state: tuple[torch.Tensor, ...] | None = None) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        raise NotImplementedError
+
+    @classmethod
+    def onnx_translations(cls) -> dict:
+        """``{torch op overload: onnxscript function}`` that ``torch.onnx.export`` needs for this cell."""
+        return {}

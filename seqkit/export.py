@@ -1,0 +1,146 @@
+"""Export a composed model to ONNX with the torch.export-based exporter, then prove it (see verify.py).
+
+The file is written to a temporary name beside the target, checked and verified, and only then renamed into
+place: a failed export never leaves a file behind, and an existing file is only replaced with ``force``.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import tempfile
+import time as _time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+import torch
+
+from . import __version__
+from .errors import ExportError, SeqkitError, VerificationError
+from .model import Composition
+from .task import TensorSpec
+from .verify import META_PREFIX, Report, check_file, verify_against_torch
+
+DEFAULT_OPSET = 18
+TRACE_SHAPE = (3, 7)  # batch and time > 1, so torch.export cannot specialise them to 0/1
+
+
+@dataclass
+class ExportResult:
+    path: str
+    opset: int
+    seconds: float
+    report: Report | None
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "opset": self.opset, "seconds": round(self.seconds, 3),
+                "verification": self.report.to_dict() if self.report else None}
+
+
+def dynamic_shapes(specs: list[TensorSpec]) -> tuple:
+    """torch.export dynamic shapes from named axes; one ``Dim`` per name, shared between inputs."""
+    dims: dict[str, torch.export.Dim] = {}
+    out = []
+    for spec in specs:
+        axes = {}
+        for i, axis in enumerate(spec.shape):
+            if isinstance(axis, str):
+                axes[i] = dims.setdefault(axis, torch.export.Dim(axis, min=1))
+        out.append(axes)
+    return (tuple(out),)  # SequenceModel.forward(*inputs): one entry, the varargs tuple
+
+
+def metadata(composition: Composition, opset: int) -> dict[str, str]:
+    task = composition.task
+    values = {
+        "version": __version__,
+        "cell": composition.cell_name,
+        "task": composition.task_name,
+        "config": composition.config(),
+        "inputs": [s.to_dict() for s in task.inputs()],
+        "outputs": [s.to_dict() for s in task.outputs()],
+        "task_metadata": task.metadata(),
+        "exporter": f"torch.onnx.export(dynamo=True), torch {torch.__version__}, opset {opset}",
+    }
+    return {META_PREFIX + k: json.dumps(v, sort_keys=True) for k, v in values.items()}
+
+
+def _prepare_target(output: Path, force: bool) -> None:
+    if output.exists() and not force:
+        raise SeqkitError(f"{output} already exists; pass --force (force=True) to replace it")
+    if output.is_dir():
+        raise SeqkitError(f"{output} is a directory; give a file name such as {output / 'model.onnx'}")
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        raise SeqkitError(f"cannot write {output}: folder {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK):
+        raise SeqkitError(f"cannot write {output}: folder {parent} is not writable; choose another -o path")
+
+
+def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
+    """The ONNX model (with seqkit metadata) for ``composition``; nothing is written."""
+    task, model = composition.task, composition.model.eval()
+    inputs, outputs = task.inputs(), task.outputs()
+    args = task.example_inputs(*TRACE_SHAPE)
+    quiet = io.StringIO()
+    torch_onnx_log = logging.getLogger("torch.onnx")
+    level = torch_onnx_log.level
+    try:
+        torch_onnx_log.setLevel(logging.ERROR)  # e.g. "torchvision is not installed. Skipping torchvision::nms"
+        with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(quiet):
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(
+                model, args, dynamo=True, verbose=False, opset_version=opset,
+                input_names=[s.name for s in inputs], output_names=[s.name for s in outputs],
+                dynamic_shapes=dynamic_shapes(inputs), custom_translation_table=composition.translations())
+    except Exception as exc:
+        if os.environ.get("SEQKIT_DEBUG"):
+            raise
+        first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        raise ExportError(f"torch.onnx.export failed for cell '{composition.cell_name}' / task "
+                          f"'{composition.task_name}': {first} (set SEQKIT_DEBUG=1 for the traceback)") from None
+    finally:
+        torch_onnx_log.setLevel(level)
+    proto = program.model_proto
+    for key, value in metadata(composition, opset).items():
+        proto.metadata_props.add(key=key, value=value)
+    return proto
+
+
+def export(composition: Composition, output: str | os.PathLike, *, opset: int = DEFAULT_OPSET, force: bool = False,
+           verify: bool = True, provider: str = "cpu", atol: float | None = None,
+           rtol: float | None = None) -> ExportResult:
+    """Write ``composition`` to ``output`` as ONNX, verified on onnxruntime unless ``verify=False``.
+
+    Raises :class:`VerificationError` (with ``.report``) on a mismatch; the target is then left untouched.
+    """
+    output = Path(output)
+    _prepare_target(output, force)
+    start = _time.perf_counter()
+    proto = to_onnx(composition, opset)
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent if str(output.parent) else ".")
+    os.close(fd)
+    try:
+        onnx.save(proto, tmp)
+        task = composition.task
+        if verify:
+            report = verify_against_torch(composition.model, tmp, task.inputs(), task.outputs(), provider=provider,
+                                          atol=atol, rtol=rtol)
+            report.path = str(output)
+            if not report.ok:
+                raise VerificationError(f"the ONNX model does not match PyTorch ({len(report.failures())} failures, "
+                                        f"first: {report.failures()[0]}); nothing was written to {output}", report)
+        else:
+            report = None
+            problems = check_file(proto, task.inputs(), task.outputs())
+            if problems:
+                raise ExportError(f"the exported file is malformed: {problems[0]}; nothing was written to {output}")
+        os.replace(tmp, output)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return ExportResult(str(output), opset, _time.perf_counter() - start, report)

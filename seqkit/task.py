@@ -1,0 +1,181 @@
+"""The task contract: what turns raw inputs into cell features and cell outputs into predictions.
+
+A task declares its ONNX inputs and outputs as :class:`TensorSpec` lists with *named* axes (Optimum's
+OnnxConfig idea): a string axis ("batch", "time") is dynamic in the exported file, an int is fixed. seqkit
+builds ``encoder -> cell -> head`` (see :mod:`seqkit.model`); tasks never see which cell they get.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import ConfigError
+
+DTYPES = {"float32": np.float32, "int64": np.int64}
+
+
+@dataclass
+class TensorSpec:
+    """One named model input or output.
+
+    ``shape`` holds axis names (dynamic) or ints (fixed). ``kind`` tells generators which values are valid:
+    ``data`` (any float), ``lengths`` (int64 in ``1..time``), ``ids`` (int64 in ``[0, high)``).
+    """
+
+    name: str
+    shape: tuple
+    dtype: str = "float32"
+    description: str = ""
+    kind: str = "data"
+    high: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["shape"] = list(self.shape)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TensorSpec":
+        return cls(**{**d, "shape": tuple(d["shape"])})
+
+
+def sample_inputs(specs: list[TensorSpec], sizes: dict[str, int], rng: np.random.Generator,
+                  full_lengths: bool = False) -> dict[str, np.ndarray]:
+    """Random valid inputs for ``specs`` with named axes set by ``sizes`` (e.g. {"batch": 4, "time": 9}).
+
+    Lengths are mixed (the first sample is full length) unless ``full_lengths``; padded positions hold random
+    values, so that any leak of padding into a result shows up as a mismatch.
+    """
+    out = {}
+    for spec in specs:
+        shape = tuple(sizes[a] if isinstance(a, str) else a for a in spec.shape)
+        if spec.kind == "lengths":
+            time = sizes["time"]
+            arr = np.full(shape, time, dtype=np.int64) if full_lengths else rng.integers(1, time + 1, size=shape)
+            if arr.size:
+                arr.flat[0] = time
+        elif spec.kind == "ids":
+            arr = rng.integers(0, spec.high or 2, size=shape)
+        else:
+            arr = rng.standard_normal(shape)
+        out[spec.name] = arr.astype(DTYPES[spec.dtype])
+    return out
+
+
+class Task:
+    """Base class of tasks. A subclass sets ``Config`` (a dataclass) and implements the ``build_*`` methods."""
+
+    Config: ClassVar[type] = object
+
+    def __init__(self, config: Any = None):
+        self.config = config if config is not None else self.Config()
+        self.validate()
+
+    @classmethod
+    def config_from_dict(cls, values: dict[str, Any]) -> Any:
+        """``Config(**values)``, refusing unknown keys with the list of known ones."""
+        known = {f.name for f in fields(cls.Config)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"task {cls.__name__} has no option {', '.join(unknown)}; its options: "
+                              f"{', '.join(sorted(known))}")
+        return cls.Config(**values)
+
+    def config_dict(self) -> dict[str, Any]:
+        return asdict(self.config)
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for an invalid ``self.config``."""
+
+    # -- the contract ---------------------------------------------------------------------------------
+    def inputs(self) -> list[TensorSpec]:
+        raise NotImplementedError
+
+    def outputs(self) -> list[TensorSpec]:
+        raise NotImplementedError
+
+    def feature_size(self) -> int:
+        """Features per step that the encoder hands to the cell (the cell's ``input_size``)."""
+        raise NotImplementedError
+
+    def build_encoder(self) -> nn.Module:
+        """Module: ``forward(*inputs) -> (features [batch, time, feature_size], lengths or None)``."""
+        raise NotImplementedError
+
+    def build_head(self, cell_output_size: int) -> nn.Module:
+        """Module: ``forward(outputs, state, lengths) -> tuple of tensors``, in the order of :meth:`outputs`."""
+        raise NotImplementedError
+
+    def example_inputs(self, batch: int, time: int, seed: int = 0, full_lengths: bool = False) -> tuple:
+        """Tensors in the order of :meth:`inputs`, for tracing and for verification."""
+        arrays = sample_inputs(self.inputs(), {"batch": batch, "time": time}, np.random.default_rng(seed),
+                               full_lengths=full_lengths)
+        return tuple(torch.from_numpy(arrays[s.name]) for s in self.inputs())
+
+    # -- data and training (used by seqkit.train; see docs/tasks.md) ------------------------------------
+    @classmethod
+    def datasets(cls) -> dict[str, str]:
+        """Named built-in datasets that need no network: ``{name: one-line description}``."""
+        return {}
+
+    def load_data(self, source: str, split: str = "train") -> Any:
+        """A named built-in dataset or a path to the user's file(s) -> a sized, indexable collection of samples.
+
+        Bad data raises :class:`SeqkitError` naming the file and the row or item.
+        """
+        raise NotImplementedError
+
+    def fit(self, data: Any) -> None:
+        """Learn preprocessing (vocabulary, labels, normalisation) from training data into ``self.config``."""
+
+    def collate(self, samples: list) -> tuple[tuple, torch.Tensor]:
+        """A batch: (inputs in the order of :meth:`inputs`, target)."""
+        raise NotImplementedError
+
+    def loss(self, outputs: tuple, target: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def metrics(self, outputs: tuple, target: torch.Tensor) -> dict[str, float]:
+        """Batch metrics (means over the batch); the trainer averages them weighted by batch size."""
+        return {}
+
+    def baseline(self, train: Any, test: Any) -> dict[str, float]:
+        """The honest baseline's metrics on ``test`` (majority class, seasonal naive, ...)."""
+        return {}
+
+    def metadata(self) -> dict[str, Any]:
+        """Extra facts for the exported file (labels, normalisation...); JSON-serialisable."""
+        return {}
+
+
+def lengths_mask(lengths: torch.Tensor, time: int) -> torch.Tensor:
+    """``[batch, time]`` bool mask, True at valid steps."""
+    return torch.arange(time, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)
+
+
+def pool(outputs: torch.Tensor, state: tuple, lengths: torch.Tensor | None, how: str) -> torch.Tensor:
+    """Length-aware pooling of cell ``outputs`` ``[batch, time, features]`` to ``[batch, features]``.
+
+    ``last``: the final hidden state of the top layer (each direction at its own end: the forward direction
+    at the last *valid* step, never ``outputs[:, -1]`` of a padded batch); ``mean`` / ``max``: over valid steps.
+    """
+    if how == "last":
+        directions = outputs.shape[-1] // state[0].shape[-1]
+        h = state[0][-directions:]  # [directions, batch, hidden]
+        return h.permute(1, 0, 2).reshape(h.shape[1], -1)
+    if lengths is None:
+        return outputs.mean(1) if how == "mean" else outputs.max(1).values
+    mask = lengths_mask(lengths, outputs.shape[1]).unsqueeze(-1)
+    if how == "mean":
+        return (outputs * mask).sum(1) / lengths.unsqueeze(1).to(outputs.dtype)
+    if how == "max":
+        return outputs.masked_fill(~mask, float("-inf")).max(1).values
+    raise ConfigError(f"unknown pooling {how!r}; choose last, mean or max")
+
+
+POOLINGS = ("last", "mean", "max")
+
