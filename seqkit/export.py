@@ -74,7 +74,7 @@ def _prepare_target(output: Path, force: bool) -> None:
         raise SeqkitError(f"{output} already exists; pass --force (force=True) to replace it")
     if output.is_dir():
         raise SeqkitError(f"{output} is a directory; give a file name such as {output / 'model.onnx'}")
-    parent = output.parent if str(output.parent) else Path(".")
+    parent = output.parent
     if not parent.is_dir():
         raise SeqkitError(f"cannot write {output}: folder {parent} does not exist; create it first")
     if not os.access(parent, os.W_OK):
@@ -122,8 +122,11 @@ def export(composition: Composition, output: str | os.PathLike, *, opset: int = 
     _prepare_target(output, force)
     start = _time.perf_counter()
     proto = to_onnx(composition, opset)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent if str(output.parent) else ".")
-    os.close(fd)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise SeqkitError(f"cannot write {output}: {exc.strerror}; choose another -o path") from None
     try:
         onnx.save(proto, tmp)
         task = composition.task
