@@ -83,7 +83,9 @@ def _prepare_target(output: Path, force: bool) -> None:
 
 def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
     """The ONNX model (with seqkit metadata) for ``composition``; nothing is written."""
-    task, model = composition.task, composition.model.eval()
+    task, model = composition.task, composition.model
+    was_training = model.training
+    model.eval()  # dropout off; restored below
     inputs, outputs = task.inputs(), task.outputs()
     args = task.example_inputs(*TRACE_SHAPE)
     quiet = io.StringIO()
@@ -105,6 +107,7 @@ def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET) -> onnx.ModelP
                           f"'{composition.task_name}': {first} (set SEQKIT_DEBUG=1 for the traceback)") from None
     finally:
         torch_onnx_log.setLevel(level)
+        model.train(was_training)
     proto = program.model_proto
     for key, value in metadata(composition, opset).items():
         proto.metadata_props.add(key=key, value=value)

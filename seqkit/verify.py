@@ -139,15 +139,19 @@ def verify_against_torch(model: torch.nn.Module, path: str, inputs: list[TensorS
     report = Report(str(path), provider, sess.providers_used, atol, rtol, metadata=read_metadata(proto))
     report.problems += check_file(proto, inputs, outputs)
     rng = np.random.default_rng(seed)
-    model = model.eval()
-    for batch, time in verification_shapes(trace):
-        feeds = sample_inputs(inputs, {"batch": batch, "time": time}, rng)
-        got = sess.run(feeds)
-        with torch.no_grad():
-            want = model(*[torch.from_numpy(feeds[s.name]) for s in inputs])
-        for spec, g, w in zip(outputs, got, want):
-            max_abs, max_rel, ok, note = _compare(g, w.numpy(), atol, rtol)
-            report.checks.append(Check(batch, time, spec.name, max_abs, max_rel, ok, note))
+    was_training = model.training
+    model.eval()
+    try:
+        for batch, time in verification_shapes(trace):
+            feeds = sample_inputs(inputs, {"batch": batch, "time": time}, rng)
+            got = sess.run(feeds)
+            with torch.no_grad():
+                want = model(*[torch.from_numpy(feeds[s.name]) for s in inputs])
+            for spec, g, w in zip(outputs, got, want):
+                max_abs, max_rel, ok, note = _compare(g, w.cpu().numpy(), atol, rtol)
+                report.checks.append(Check(batch, time, spec.name, max_abs, max_rel, ok, note))
+    finally:
+        model.train(was_training)
     return report
 
 
