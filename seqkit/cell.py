@@ -10,7 +10,9 @@ optional initial ``state``, and returns ``(outputs, state)``:
   taken at each sample's last valid step.
 
 Cells know nothing of tasks. How a cell lowers to ONNX is its own business: the built-ins use
-:mod:`seqkit.lowering.native`; ``onnx_translations()`` returns what the exporter needs for that.
+:mod:`seqkit.lowering.native`; ``onnx_translations()`` returns what the exporter needs for that. A cell with no
+native ONNX op subclasses :class:`seqkit.ScanCell` (:mod:`seqkit.lowering.scan`), writes one time step and
+exports as an ONNX ``Scan`` (see docs/plugins.md).
 """
 from __future__ import annotations
 

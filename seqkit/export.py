@@ -93,7 +93,8 @@ def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET) -> onnx.ModelP
     level = torch_onnx_log.level
     try:
         torch_onnx_log.setLevel(logging.ERROR)  # e.g. "torchvision is not installed. Skipping torchvision::nms"
-        with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(quiet):
+        with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(quiet), \
+                contextlib.redirect_stderr(quiet):  # torch.export prints partial graphs on failure
             warnings.simplefilter("ignore")
             program = torch.onnx.export(
                 model, args, dynamo=True, verbose=False, opset_version=opset,
@@ -102,9 +103,20 @@ def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET) -> onnx.ModelP
     except Exception as exc:
         if os.environ.get("SEQKIT_DEBUG"):
             raise
-        first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-        raise ExportError(f"torch.onnx.export failed for cell '{composition.cell_name}' / task "
-                          f"'{composition.task_name}': {first} (set SEQKIT_DEBUG=1 for the traceback)") from None
+        cell_cls = type(composition.model.cell)
+        where = (f"cell '{composition.cell_name}' (class {cell_cls.__qualname__} from {cell_cls.__module__}) / task "
+                 f"'{composition.task_name}'")
+        inner = exc
+        while inner is not None and not isinstance(inner, SeqkitError):  # a cell's own clear message wins
+            inner = inner.__cause__ or inner.__context__
+        if inner is not None:
+            raise ExportError(f"export failed for {where}: {inner}") from None
+        innermost = exc  # torch wraps the cause in "Failed to export the model with torch.export ..."
+        while (innermost.__cause__ or innermost.__context__) is not None:
+            innermost = innermost.__cause__ or innermost.__context__
+        first = next((ln.strip() for ln in str(innermost).splitlines() if ln.strip()), "")
+        raise ExportError(f"torch.onnx.export failed for {where}: {type(innermost).__name__}: {first} (set "
+                          f"SEQKIT_DEBUG=1 for the traceback)") from None
     finally:
         torch_onnx_log.setLevel(level)
         model.train(was_training)

@@ -9,7 +9,9 @@ A plugin is a module (listed under the ``seqkit`` entry-point group) with functi
     def seqkit_register_cells(registry):
         registry.register("mycell", MyCell, description="...")
 
-Built-in cells and tasks use exactly these hooks.
+Built-in cells and tasks use exactly these hooks. A plugin module may declare the plugin API it needs with
+``SEQKIT_PLUGIN_API = ">=1"`` (see ``seqkit.PLUGIN_API_VERSION``). docs/plugins.md documents every hook here;
+tests/test_hooks_documented.py keeps the two in step.
 """
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ def seqkit_register_cells(registry: "Registry") -> None:
     """Add recurrent cells: ``registry.register(name, cell_class, description=...)``.
 
     ``cell_class`` subclasses :class:`seqkit.Cell`; it is built as ``cell_class(input_size, config)`` with a
-    :class:`seqkit.CellConfig`.
+    :class:`seqkit.CellConfig`. A cell with no native ONNX op subclasses :class:`seqkit.ScanCell` and writes one
+    time step; it exports as an ONNX ``Scan``.
     """
 
 

@@ -1,22 +1,35 @@
 """The plugin manager: loads every module of the ``seqkit`` entry-point group, built-ins included.
 
-Faults stay local: a plugin that fails to import or to register is recorded in :attr:`Plugins.problems`
-(name and reason) and the others keep working. ``SEQKIT_DISABLE_PLUGINS=a,b`` skips plugins by entry-point
-name, for debugging a broken install.
+Faults stay local: a plugin that fails to import, needs another plugin API version, implements a hook with a
+wrong signature, or whose hook raises is recorded in :attr:`Plugins.problems` (plugin, what went wrong, and
+the fix) and the others keep working. A hook that raises keeps none of the names it registered.
+``SEQKIT_DISABLE_PLUGINS=a,b`` skips plugins by entry-point name, for debugging a broken install.
+The messages are listed in docs/plugins.md.
 """
 from __future__ import annotations
 
+import difflib
+import importlib
 import importlib.metadata as md
+import inspect
 import os
+import re
 from dataclasses import dataclass, field
 
 import pluggy
 
 from . import hookspecs
+from .cell import Cell
 from .registry import Registry, Source
+from .task import Task
 
 GROUP = "seqkit"
 DISABLE_ENV = "SEQKIT_DISABLE_PLUGINS"
+#: module attribute a plugin sets to the plugin API it needs: ``1``, ``">=1"``, ``">=1,<3"``
+API_ATTRIBUTE = "SEQKIT_PLUGIN_API"
+#: the hook specifications, {name: spec function}
+HOOKS = {name: fn for name, fn in vars(hookspecs).items() if hasattr(fn, f"{hookspecs.PROJECT}_spec")}
+_CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|>|<)?\s*(\d+)\s*$")
 
 
 @dataclass
@@ -59,48 +72,188 @@ def _entry_points() -> list[md.EntryPoint]:
     return sorted(seen.values(), key=lambda ep: ep.name)
 
 
-def load_plugins(extra: dict[str, object] | None = None) -> Plugins:
-    """A fresh plugin manager with every entry point of group ``seqkit`` plus ``extra`` {name: module}.
+def _skip_hint(name: str) -> str:
+    return f"or skip it with {DISABLE_ENV}={name}"
 
-    Each call builds new registries, so tests get no state from one another.
+
+def _reinstall_hint(source: Source) -> str:
+    if source.distribution in ("?", "<local>"):
+        return "fix the plugin module"
+    return f"upgrade or reinstall it (pip install -U {source.distribution})"
+
+
+# -- plugin API version --------------------------------------------------------------------------------------
+def api_satisfies(requirement, offered: int) -> bool:
+    """Whether plugin API ``offered`` meets ``requirement`` (an int, or clauses like ``">=1,<3"``).
+
+    Raises ValueError for a requirement that is not of that form.
+    """
+    if isinstance(requirement, bool) or not isinstance(requirement, (int, str)):
+        raise ValueError(requirement)
+    clauses = [str(requirement)] if isinstance(requirement, int) else str(requirement).split(",")
+    ok = True
+    for clause in clauses:
+        m = _CLAUSE.match(clause)
+        if not m:
+            raise ValueError(requirement)
+        op, value = m.group(1) or "==", int(m.group(2))
+        ok &= {">=": offered >= value, "<=": offered <= value, "==": offered == value, "!=": offered != value,
+               ">": offered > value, "<": offered < value}[op]
+    return ok
+
+
+def _api_problem(name: str, module, source: Source) -> str | None:
+    from . import PLUGIN_API_VERSION, __version__
+
+    if not hasattr(module, API_ATTRIBUTE):
+        return None
+    need = getattr(module, API_ATTRIBUTE)
+    try:
+        if api_satisfies(need, PLUGIN_API_VERSION):
+            return None
+    except ValueError:
+        return (f"declares {API_ATTRIBUTE} = {need!r}, which is not a plugin API requirement; write an int such "
+                f"as {PLUGIN_API_VERSION} or a string such as '>={PLUGIN_API_VERSION}'; it was not loaded")
+    newer = any(int(n) > PLUGIN_API_VERSION for n in re.findall(r"\d+", str(need)))
+    fix = ("upgrade seqkit (pip install -U seqkit)" if newer else
+           f"install a release of the plugin made for plugin API {PLUGIN_API_VERSION} "
+           f"({_reinstall_hint(source)})")
+    return (f"needs seqkit plugin API {need}, but seqkit {__version__} offers plugin API {PLUGIN_API_VERSION}; "
+            f"{fix}, {_skip_hint(name)}; it was not loaded")
+
+
+# -- hook signatures -----------------------------------------------------------------------------------------
+def _spec_text(hook: str) -> str:
+    return f"{hook}({', '.join(inspect.signature(HOOKS[hook]).parameters)})"
+
+
+def _hook_problems(name: str, module, pm: pluggy.PluginManager) -> tuple[list[str], list[str]]:
+    """(fatal, warnings) about the hook functions a plugin module defines, in plain words."""
+    fatal, warnings = [], []
+    for attr in sorted(dir(module)):
+        value = getattr(module, attr, None)
+        marked = pm.parse_hookimpl_opts(module, attr) is not None
+        if attr in HOOKS and callable(value) and not marked:
+            warnings.append(f"defines {attr}() without the @seqkit.hookimpl decorator, so seqkit never calls it; "
+                            f"decorate it with @seqkit.hookimpl")
+        if not marked:
+            continue
+        if attr not in HOOKS:
+            close = difflib.get_close_matches(attr, HOOKS, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            warnings.append(f"implements {attr}, which is not a seqkit hook; {hint}the hooks are "
+                            f"{', '.join(sorted(HOOKS))}; it was ignored")
+            continue
+        try:
+            named = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                     inspect.Parameter.KEYWORD_ONLY)
+            params = [p.name for p in inspect.signature(value).parameters.values()
+                      if p.default is p.empty and p.kind in named]  # as pluggy reads a hookimpl
+        except (TypeError, ValueError):
+            continue
+        spec = list(inspect.signature(HOOKS[attr]).parameters)
+        extra = [p for p in params if p not in spec]
+        if extra:
+            fatal.append(f"its hook {attr}({', '.join(params)}) takes argument{'s' if len(extra) > 1 else ''} "
+                         f"{', '.join(repr(p) for p in extra)}, which seqkit does not pass; the hook is "
+                         f"{_spec_text(attr)}: name the arguments as in the spec; it was not loaded")
+    return fatal, warnings
+
+
+# -- loading -------------------------------------------------------------------------------------------------
+def load_plugins(extra: dict[str, object] | None = None) -> Plugins:
+    """A fresh plugin manager with every entry point of group ``seqkit`` plus ``extra``.
+
+    ``extra`` maps plugin names to modules (or objects with hook functions) or to dotted module paths, which
+    are imported like entry points. Each call builds new registries, so tests get no state from one another.
     """
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     plugins = Plugins(pm, Registry("cell"), Registry("task"), disabled=_disabled_names())
     candidates: list[tuple[str, object, Source]] = []
+    found: list[tuple[str, str, object, Source]] = []
     for ep in _entry_points():
-        if ep.name in plugins.disabled:
-            continue
         dist = ep.dist
         source = Source(ep.name, dist.metadata["Name"] if dist else "?", dist.version if dist else "?")
-        try:
-            module = ep.load()
-        except Exception as exc:  # any import failure of a third-party module must not take seqkit down
-            plugins.problems.append(Problem(ep.name, f"failed to import {ep.value}: {type(exc).__name__}: {exc}"))
-            continue
-        candidates.append((ep.name, module, source))
+        found.append((ep.name, ep.value, ep.load, source))
     for name, module in (extra or {}).items():
-        if name not in plugins.disabled:
-            candidates.append((name, module, Source(name, "<local>", "-")))
+        loader = (lambda m=module: importlib.import_module(m)) if isinstance(module, str) else (lambda m=module: m)
+        found.append((name, module if isinstance(module, str) else getattr(module, "__name__", name), loader,
+                      Source(name, "<local>", "-")))
+    for name, value, loader, source in found:
+        if name in plugins.disabled:
+            continue
+        try:
+            module = loader()
+        except Exception as exc:  # any import failure of a third-party module must not take seqkit down
+            plugins.problems.append(Problem(name, f"importing {value} failed: {type(exc).__name__}: {exc}; "
+                                                  f"{_reinstall_hint(source)}, {_skip_hint(name)}"))
+            continue
+        candidates.append((name, module, source))
     for name, module, source in candidates:
+        reason = _api_problem(name, module, source)
+        fatal, warnings = _hook_problems(name, module, pm)
+        plugins.problems += [Problem(name, w) for w in warnings]
+        if reason or fatal:
+            plugins.problems.append(Problem(name, reason or fatal[0]))
+            continue
         try:
             pm.register(module, name=name)
-        except Exception as exc:  # pluggy validates hook names and signatures here
-            plugins.problems.append(Problem(name, f"rejected by the plugin manager: {exc}"))
+        except Exception as exc:  # pluggy's own validation, for cases the checks above do not cover
+            first = " ".join(str(exc).split())
+            plugins.problems.append(Problem(name, f"rejected by the plugin manager: {first}; compare the hook "
+                                                  f"with docs/plugins.md, {_skip_hint(name)}"))
             continue
         plugins.sources[name] = source
-    _fill(plugins, "seqkit_register_cells", plugins.cells)
-    _fill(plugins, "seqkit_register_tasks", plugins.tasks)
+    _fill(plugins, "seqkit_register_cells", plugins.cells, Cell)
+    _fill(plugins, "seqkit_register_tasks", plugins.tasks, Task)
     return plugins
 
 
-def _fill(plugins: Plugins, hook_name: str, registry: Registry) -> None:
-    """Call each plugin's hook separately, so that one plugin's failure is its own."""
+def _snapshot(registry: Registry):
+    return dict(registry.entries), {k: list(v) for k, v in registry.conflicts.items()}
+
+
+def _added(registry: Registry, before, source: Source) -> list:
+    """Entries ``source`` registered since ``before`` (a snapshot)."""
+    entries, conflicts = before
+    now = list(registry.entries.values()) + [e for es in registry.conflicts.values() for e in es]
+    old = {id(e) for e in entries.values()} | {id(e) for es in conflicts.values() for e in es}
+    return [e for e in now if id(e) not in old and e.source is source]
+
+
+def _validate(added: list, kind: str, base: type) -> str | None:
+    """Why the registrations of one hook call are unusable, or None."""
+    seen: dict[str, object] = {}
+    for entry in added:
+        if entry.name in seen:
+            first, second = (getattr(o, "__name__", repr(o)) for o in (seen[entry.name], entry.obj))
+            return f"registered {kind} '{entry.name}' twice (first {first}, then {second}); register each name once"
+        seen[entry.name] = entry.obj
+        if not (isinstance(entry.obj, type) and issubclass(entry.obj, base)):
+            return (f"registered {kind} '{entry.name}' as {entry.obj!r}, which is not a subclass of "
+                    f"seqkit.{base.__name__}; register the class itself")
+    return None
+
+
+def _fill(plugins: Plugins, hook_name: str, registry: Registry, base: type) -> None:
+    """Call each plugin's hook separately, so that one plugin's failure is its own; a failure keeps nothing."""
     for impl in getattr(plugins.manager.hook, hook_name).get_hookimpls():
-        registry._current = plugins.sources.get(impl.plugin_name, Source(impl.plugin_name))
+        source = plugins.sources.get(impl.plugin_name, Source(impl.plugin_name))
+        registry._current = source
+        before = _snapshot(registry)
+        reason = None
         try:
-            impl.function(registry=registry)
+            provided = {"registry": registry}
+            impl.function(**{arg: provided[arg] for arg in impl.argnames})
+            reason = _validate(_added(registry, before, source), registry.kind, base)
         except Exception as exc:
-            plugins.problems.append(Problem(impl.plugin_name, f"{hook_name} failed: {type(exc).__name__}: {exc}"))
+            reason = f"{hook_name} raised {type(exc).__name__}: {exc}"
         finally:
             registry._current = None
+        if reason:
+            dropped = sorted({e.name for e in _added(registry, before, source)})
+            registry.entries, registry.conflicts = before
+            kept = f"dropped what it registered ({', '.join(dropped)})" if dropped else "it registered nothing"
+            fix = f"fix the plugin ({_reinstall_hint(source)}), {_skip_hint(impl.plugin_name)}"
+            plugins.problems.append(Problem(impl.plugin_name, f"{reason}; {kept}; {fix}"))
