@@ -144,8 +144,25 @@ class Task:
         return {}
 
     def baseline(self, train: Any, test: Any) -> dict[str, float]:
-        """The honest baseline's metrics on ``test`` (majority class, seasonal naive, ...)."""
+        """The honest baseline's metrics on ``test`` (majority class, seasonal naive, ...).
+
+        ``train`` is None when evaluating a saved run: then use what :meth:`fit` stored in ``self.config``.
+        """
         return {}
+
+    def main_metric(self) -> tuple[str, str]:
+        """``(metric name, "min" or "max")`` that early stopping and model selection watch on validation data."""
+        return ("loss", "min")
+
+    def stratify(self, sample: Any) -> Any:
+        """The value a validation split keeps in proportion (e.g. the class label); None: plain random split."""
+        return None
+
+    def split_validation(self, data: Any, fraction: float, seed: int) -> tuple[Any, Any] | None:
+        """``(train, validation)`` for data whose samples are not exchangeable, e.g. overlapping windows of one
+        series, where a random pick would leak (forecasting holds out the latest ``fraction``); None (default):
+        the trainer draws a seeded random fraction, stratified by :meth:`stratify`."""
+        return None
 
     def metadata(self) -> dict[str, Any]:
         """Extra facts for the exported file (labels, normalisation...); JSON-serialisable."""

@@ -3,36 +3,85 @@
 Input is either token ids (``tokens`` int64 ``[batch, time]``, embedded) or numeric feature sequences
 (``features`` float32 ``[batch, time, num_features]``, when ``num_features > 0``), plus ``lengths``.
 The cell's outputs are pooled over each sequence's *valid* steps (``last``, ``mean`` or ``max``) into logits.
+
+Data (see docs/training.md): built-in ``basic-motions`` and ``fortunes``, CSV/TSV/JSONL files with a text and a
+label column (``text_column``, ``label_column``), or ``.npz`` files with ``X [n, time, features]``, ``y [n]`` and
+optional ``lengths [n]``. :meth:`ClassificationTask.fit` learns the label names, the vocabulary (id 0 = padding,
+1 = unknown) or the per-feature normalisation, which the model then applies itself.
 """
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from seqkit import hookimpl
-from seqkit.errors import ConfigError
+from seqkit.data import ARRAY_SUFFIXES, pad, read_arrays, read_table
+from seqkit.errors import ConfigError, SeqkitError
 from seqkit.task import POOLINGS, Task, TensorSpec, pool
+
+PAD, UNK = 0, 1
+TOKEN_RE = re.compile(r"\w+|[^\w\s]")
+DATASETS = {
+    "basic-motions": ("basic_motions_{split}.npz", "BasicMotions: smart-watch accelerometer+gyroscope, 100 steps "
+                                                   "x 6 features, 4 activities, 40 train / 40 test"),
+    "fortunes": ("fortunes_{split}.csv", "fortune-cookie quotes (Debian fortunes, BSD): text, 4 categories, "
+                                         "642 train / 275 test"),
+}
 
 
 @dataclass
 class ClassificationConfig:
     num_classes: int = 2
-    vocab_size: int = 100          # token ids are in [0, vocab_size); 0 is padding
+    vocab_size: int = 100          # token ids are in [0, vocab_size); 0 is padding, 1 unknown
     embedding_dim: int = 16
     num_features: int = 0          # > 0: numeric feature sequences instead of tokens
     pooling: str = "last"          # last | mean | max
     labels: list = field(default_factory=list)  # class names, carried into the exported file
+    # data and what fit() learns
+    text_column: str = "text"
+    label_column: str = "label"
+    tokenizer: str = "word"        # word (lower-cased words and punctuation) | char
+    min_count: int = 2             # words seen fewer times in training map to the unknown id
+    max_vocab: int = 20000
+    max_length: int = 0            # > 0: keep the first max_length tokens/steps of each sequence
+    vocab: list = field(default_factory=list)         # token of id i+2 is vocab[i]
+    mean: list = field(default_factory=list)          # per-feature normalisation, applied inside the model
+    std: list = field(default_factory=list)
+    class_counts: list = field(default_factory=list)  # training samples per class (majority baseline)
+
+
+@dataclass
+class Sample:
+    x: object       # str (text) or float32 array [time, features]
+    label: str
+    where: str      # "file line 7" / "basic-motions (test) item 3", for error messages
+
+
+def tokenize(text: str, how: str = "word") -> list[str]:
+    """The tokenizer fit() and collate() use: lower-cased words and punctuation marks, or characters."""
+    return list(text) if how == "char" else TOKEN_RE.findall(text.lower())
 
 
 class _Encoder(nn.Module):
     def __init__(self, config: ClassificationConfig):
         super().__init__()
         self.embedding = None if config.num_features else nn.Embedding(config.vocab_size, config.embedding_dim)
+        self.normalise = bool(config.num_features and config.mean)
+        if self.normalise:
+            self.register_buffer("mean", torch.tensor(config.mean, dtype=torch.float32), persistent=False)
+            self.register_buffer("std", torch.tensor(config.std, dtype=torch.float32), persistent=False)
 
     def forward(self, x, lengths):
-        return (x if self.embedding is None else self.embedding(x)), lengths
+        if self.embedding is not None:
+            return self.embedding(x), lengths
+        return ((x - self.mean) / self.std if self.normalise else x), lengths
 
 
 class _Head(nn.Module):
@@ -52,27 +101,34 @@ class ClassificationTask(Task):
 
     def validate(self):
         c = self.config
-        for name in ("num_classes", "vocab_size", "embedding_dim"):
+        for name in ("num_classes", "vocab_size", "embedding_dim", "min_count", "max_vocab"):
             if int(getattr(c, name)) <= 0:
                 raise ConfigError(f"classification {name} must be positive, got {getattr(c, name)!r}")
         if c.num_classes < 2:
             raise ConfigError(f"classification needs at least 2 classes, got {c.num_classes}")
-        if c.num_features < 0:
-            raise ConfigError(f"classification num_features must be >= 0, got {c.num_features}")
+        if c.num_features < 0 or c.max_length < 0:
+            raise ConfigError("classification num_features and max_length must be >= 0")
         if c.pooling not in POOLINGS:
             raise ConfigError(f"unknown pooling {c.pooling!r}; choose one of {', '.join(POOLINGS)}")
+        if c.tokenizer not in ("word", "char"):
+            raise ConfigError(f"unknown tokenizer {c.tokenizer!r}; choose word or char")
         if c.labels and len(c.labels) != c.num_classes:
             raise ConfigError(f"{len(c.labels)} labels given for {c.num_classes} classes")
+        if c.vocab and c.vocab_size != len(c.vocab) + 2:
+            raise ConfigError(f"vocab_size {c.vocab_size} does not match the vocabulary ({len(c.vocab)} + 2)")
+        if c.mean and not (len(c.mean) == len(c.std) == c.num_features):
+            raise ConfigError(f"normalisation has {len(c.mean)} means for {c.num_features} features")
 
     def inputs(self):
         c = self.config
         if c.num_features:
             first = TensorSpec("features", ("batch", "time", c.num_features), "float32",
-                               "feature vectors per step; steps at or after lengths[i] are ignored")
+                               "feature vectors per step (raw: the model normalises them); steps at or after "
+                               "lengths[i] are ignored")
         else:
             first = TensorSpec("tokens", ("batch", "time"), "int64",
-                               "token ids per step; steps at or after lengths[i] are ignored", kind="ids",
-                               high=c.vocab_size)
+                               "token ids per step (0 padding, 1 unknown); steps at or after lengths[i] are ignored",
+                               kind="ids", high=c.vocab_size)
         return [first, TensorSpec("lengths", ("batch",), "int64", "valid steps per sequence, 1..time",
                                   kind="lengths")]
 
@@ -89,14 +145,154 @@ class ClassificationTask(Task):
     def build_head(self, cell_output_size):
         return _Head(cell_output_size, self.config.num_classes, self.config.pooling)
 
+    # -- data ---------------------------------------------------------------------------------------------
+    @classmethod
+    def datasets(cls):
+        return {name: description for name, (_, description) in DATASETS.items()}
+
+    def load_data(self, source, split="train"):
+        source = str(source)
+        if source in DATASETS:
+            if split not in ("train", "test"):
+                raise SeqkitError(f"dataset {source!r} has splits train and test, not {split!r}")
+            ref = resources.files("seqkit.datasets") / "classification" / DATASETS[source][0].format(split=split)
+            with resources.as_file(ref) as path:
+                return self._read(Path(path), f"{source} ({split})")
+        if not Path(source).exists() and "/" not in source and "." not in source:
+            raise SeqkitError(f"unknown dataset {source!r}; built-in: {', '.join(DATASETS)}, or give a file path")
+        return self._read(Path(source), str(source))
+
+    def _read(self, path: Path, name: str) -> list[Sample]:
+        if path.suffix.lower() in ARRAY_SUFFIXES:
+            return self._read_arrays(path, name)
+        c = self.config
+        rows = read_table(path, (c.text_column, c.label_column))
+        return [Sample(str(row[c.text_column]), str(row[c.label_column]), f"{name} line {line}")
+                for line, row in rows]
+
+    def _read_arrays(self, path: Path, name: str) -> list[Sample]:
+        a = read_arrays(path, ("X", "y"), ("lengths",))
+        x, y = a["X"], a["y"]
+        if x.ndim != 3 or not np.issubdtype(x.dtype, np.number):
+            raise SeqkitError(f"{name}: X must be numeric [items, time, features], got {x.dtype} {list(x.shape)}; "
+                              f"for one feature use X[..., None]")
+        if y.ndim != 1 or len(y) != len(x):
+            raise SeqkitError(f"{name}: y must be [items] with one label per item of X ({len(x)}), got {list(y.shape)}")
+        if len(x) == 0 or x.shape[1] == 0 or x.shape[2] == 0:
+            raise SeqkitError(f"{name}: X {list(x.shape)} is empty; it needs items, steps and features")
+        lengths = a.get("lengths", np.full(len(x), x.shape[1]))
+        if lengths.shape != (len(x),) or not np.issubdtype(lengths.dtype, np.integer):
+            raise SeqkitError(f"{name}: lengths must be integers [items] ({len(x)}), got {lengths.dtype} "
+                              f"{list(lengths.shape)}")
+        bad = np.flatnonzero((lengths < 1) | (lengths > x.shape[1]))
+        if bad.size:
+            raise SeqkitError(f"{name}: lengths item {bad[0]} is {lengths[bad[0]]}, outside 1..{x.shape[1]} (time)")
+        samples = []
+        for i in range(len(x)):
+            steps = x[i, :lengths[i]].astype(np.float32)
+            if not np.isfinite(steps).all():
+                step, feature = (int(v) for v in np.argwhere(~np.isfinite(steps))[0])
+                raise SeqkitError(f"{name}: X item {i} step {step} feature {feature} is {steps[step, feature]}; "
+                                  f"clean or drop that item")
+            samples.append(Sample(steps, str(y[i]), f"{name} item {i}"))
+        return samples
+
+    def fit(self, data):
+        c = self.config
+        if len(data) == 0:
+            raise SeqkitError("no training data: the data source gave no samples")
+        counts = Counter(s.label for s in data)
+        if len(counts) < 2:
+            raise SeqkitError(f"classification needs at least 2 classes in the training data, found "
+                              f"{sorted(counts)} ({data[0].where} ...)")
+        labels = sorted(counts, key=lambda v: (0, int(v), "") if v.lstrip("-").isdigit() else (1, 0, v))
+        c.labels, c.num_classes = labels, len(labels)
+        c.class_counts = [counts[label] for label in labels]
+        numeric = not isinstance(data[0].x, str)
+        if numeric:
+            width = {s.x.shape[1] for s in data}
+            if len(width) > 1:
+                raise SeqkitError(f"samples have different feature counts {sorted(width)}; every item needs the same")
+            stacked = np.concatenate([s.x for s in data]).astype(np.float64)
+            c.num_features = stacked.shape[1]
+            c.mean = [round(float(v), 6) for v in stacked.mean(0)]
+            c.std = [round(float(v), 6) if v > 1e-6 else 1.0 for v in stacked.std(0)]
+            c.vocab = []
+        else:
+            words = Counter(t for s in data for t in tokenize(s.x, c.tokenizer))
+            kept = [w for w, n in sorted(words.items(), key=lambda wn: (-wn[1], wn[0])) if n >= c.min_count]
+            c.vocab = kept[:c.max_vocab - 2] if c.max_vocab > 2 else []
+            c.vocab_size = len(c.vocab) + 2
+            c.num_features, c.mean, c.std = 0, [], []
+        self.validate()
+        self._ids = None
+
+    def encode_text(self, text: str) -> list[int]:
+        """Token ids of ``text`` with the fitted vocabulary (1 for unknown words)."""
+        if getattr(self, "_ids", None) is None or len(self._ids) != len(self.config.vocab):
+            self._ids = {w: i + 2 for i, w in enumerate(self.config.vocab)}
+        return [self._ids.get(t, UNK) for t in tokenize(text, self.config.tokenizer)]
+
+    def collate(self, samples):
+        c = self.config
+        if not c.labels:
+            raise SeqkitError("the classification task is not fitted (no labels); build the model with "
+                              "seqkit.train.prepare(...) so that fit() sees the training data")
+        index = {label: i for i, label in enumerate(c.labels)}
+        seqs, targets = [], []
+        for s in samples:
+            if s.label not in index:
+                raise SeqkitError(f"{s.where}: label {s.label!r} was not in the training data (labels: "
+                                  f"{', '.join(c.labels)})")
+            if isinstance(s.x, str):
+                if c.num_features:
+                    raise SeqkitError(f"{s.where}: text given to a model trained on {c.num_features} numeric features")
+                seq = np.asarray(self.encode_text(s.x), dtype=np.int64)
+                if seq.size == 0:
+                    raise SeqkitError(f"{s.where}: text {s.x[:40]!r} has no tokens; drop the row or fix the text")
+            else:
+                if s.x.shape[1] != c.num_features:
+                    raise SeqkitError(f"{s.where}: {s.x.shape[1]} features per step, the model expects "
+                                      f"{c.num_features or 'text'}")
+                seq = s.x
+            seqs.append(seq[:c.max_length] if c.max_length else seq)
+            targets.append(index[s.label])
+        x, lengths = pad(seqs, torch.float32 if c.num_features else torch.int64)
+        return (x, lengths), torch.tensor(targets, dtype=torch.int64)
+
+    def stratify(self, sample):
+        return sample.label
+
+    # -- training -----------------------------------------------------------------------------------------
     def loss(self, outputs, target):
         return nn.functional.cross_entropy(outputs[0], target)
 
     def metrics(self, outputs, target):
         return {"accuracy": (outputs[0].argmax(-1) == target).float().mean().item()}
 
+    def main_metric(self):
+        return ("accuracy", "max")
+
+    def baseline(self, train, test):
+        """Majority class of the training data (or of the fitted class counts), scored on ``test``."""
+        counts = Counter(s.label for s in train) if train is not None else dict(zip(self.config.labels,
+                                                                                   self.config.class_counts))
+        if not counts or not len(test):
+            return {}
+        majority = max(sorted(counts), key=lambda label: counts[label])
+        return {"accuracy": sum(s.label == majority for s in test) / len(test)}
+
     def metadata(self):
-        return {"labels": list(self.config.labels)}
+        c = self.config
+        meta = {"labels": list(c.labels)}
+        if c.num_features:
+            meta["normalisation"] = {"mean": c.mean, "std": c.std, "applied": "inside the model: feed raw features"}
+        elif c.vocab:
+            meta["tokenizer"] = {"kind": c.tokenizer, "lowercase": c.tokenizer == "word",
+                                 "pattern": TOKEN_RE.pattern if c.tokenizer == "word" else None,
+                                 "padding_id": PAD, "unknown_id": UNK, "max_length": c.max_length}
+            meta["vocab"] = list(c.vocab)
+        return meta
 
 
 @hookimpl

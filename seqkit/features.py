@@ -1,0 +1,179 @@
+"""Pieces shared by the built-in frame-sequence tasks (speech-frames, video-frames) and forecasting.
+
+:class:`Standardize` keeps the scaling that a task's ``fit()`` learned inside the model (as buffers rebuilt from
+the task config), so an exported ONNX file takes raw values. :class:`LabelledSequenceTask` is the labelled
+``[time, ...]`` sequence -> class machinery (labels, padding, loss, accuracy, majority baseline, ``.npz`` files)
+that the speech and video tasks add their own inputs, encoders and datasets to.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data import pad, read_arrays
+from .errors import ConfigError, SeqkitError
+from .task import POOLINGS, Task, pool
+
+
+class Standardize(nn.Module):
+    """``(x - mean) / std``, broadcasting over leading axes; :meth:`inverse` undoes it. Buffers are not saved
+    with the weights: they are rebuilt from the (fitted) task config."""
+
+    def __init__(self, mean: Sequence, std: Sequence, shape: tuple = (-1,)):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).reshape(shape), persistent=False)
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).reshape(shape), persistent=False)
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+    def inverse(self, x):
+        return x * self.std + self.mean
+
+
+def mean_std(arrays: Sequence[np.ndarray], axis: tuple = (0,), floor: float = 1e-6) -> tuple[list, list]:
+    """Mean and std (floored; 1.0 where below ``floor``) of ``arrays`` concatenated on axis 0, reduced over
+    ``axis``; rounded lists, ready for a task config."""
+    stacked = np.concatenate([np.asarray(a, dtype=np.float64) for a in arrays])
+    mean, std = stacked.mean(axis=axis), stacked.std(axis=axis)
+    std = np.where(std > floor, std, 1.0)
+    return [round(float(v), 6) for v in np.ravel(mean)], [round(float(v), 6) for v in np.ravel(std)]
+
+
+@dataclass
+class Item:
+    """One labelled sequence: ``x`` float32 ``[time, ...]``, its label name, where it came from (for errors) and
+    what its values are (``features``, recorded by ``fit()`` into the exported file)."""
+
+    x: np.ndarray
+    label: str
+    where: str
+    features: str = ""
+
+
+def label_order(names) -> list[str]:
+    """Sorted label names, numbers in numeric order."""
+    return sorted(set(names), key=lambda v: (0, int(v), "") if v.lstrip("-").isdigit() else (1, 0, v))
+
+
+def read_npz_items(path, key: str, tail: tuple, name: str) -> list[Item]:
+    """A user's ``.npz``: ``key`` [items, time, *tail] (padded; None in ``tail``: any size), ``labels`` [items]
+    and optional ``lengths`` [items] -> :class:`Item` list, each cut to its length."""
+    a = read_arrays(path, (key, "labels"), ("lengths",))
+    x, y = a[key], a["labels"]
+    if (x.ndim != 2 + len(tail) or any(t is not None and n != t for n, t in zip(x.shape[2:], tail))
+            or not np.issubdtype(x.dtype, np.number)):
+        want = ", ".join("any" if t is None else str(t) for t in tail)
+        raise SeqkitError(f"{name}: {key} must be numeric [items, time, {want}], got {x.dtype} {list(x.shape)}")
+    if y.ndim != 1 or len(y) != len(x) or len(x) == 0 or x.shape[1] == 0:
+        raise SeqkitError(f"{name}: labels must be [items] with one label per item of {key} ({len(x)}, non-empty), "
+                          f"got {list(y.shape)}")
+    lengths = a.get("lengths", np.full(len(x), x.shape[1]))
+    if lengths.shape != (len(x),) or not np.issubdtype(lengths.dtype, np.integer):
+        raise SeqkitError(f"{name}: lengths must be integers [items] ({len(x)}), got {lengths.dtype} "
+                          f"{list(lengths.shape)}")
+    bad = np.flatnonzero((lengths < 1) | (lengths > x.shape[1]))
+    if bad.size:
+        raise SeqkitError(f"{name}: lengths item {bad[0]} is {lengths[bad[0]]}, outside 1..{x.shape[1]} (time)")
+    items = []
+    for i in range(len(x)):
+        steps = x[i, :lengths[i]].astype(np.float32)
+        if not np.isfinite(steps).all():
+            where = [int(v) for v in np.argwhere(~np.isfinite(steps))[0]]
+            raise SeqkitError(f"{name}: {key} item {i} step {where[0]} (index {where[1:]}) is "
+                              f"{steps[tuple(where)]}; clean or drop that item")
+        items.append(Item(steps, str(y[i]), f"{name} item {i}", f"'{key}' arrays of {Path(name).name}"))
+    return items
+
+
+class LabelledSequenceTask(Task):
+    """Labelled sequences -> class logits. Subclasses give ``inputs()``, encoders, datasets and ``item_shape()``;
+    their Config has ``num_classes, pooling, labels, class_counts, mean, std, features``."""
+
+    def item_shape(self) -> tuple:
+        """Shape of one step of a sample (after the time axis)."""
+        raise NotImplementedError
+
+    def validate(self):
+        c = self.config
+        if c.num_classes < 2:
+            raise ConfigError(f"{type(self).__name__} needs at least 2 classes, got {c.num_classes}")
+        if c.pooling not in POOLINGS:
+            raise ConfigError(f"unknown pooling {c.pooling!r}; choose one of {', '.join(POOLINGS)}")
+        if c.labels and len(c.labels) != c.num_classes:
+            raise ConfigError(f"{len(c.labels)} labels given for {c.num_classes} classes")
+        if len(c.mean) != len(c.std):
+            raise ConfigError(f"normalisation has {len(c.mean)} means and {len(c.std)} standard deviations")
+
+    def fit_labels(self, data) -> None:
+        """Labels, class counts and ``features`` from training ``data``; the subclass adds its normalisation."""
+        if len(data) == 0:
+            raise SeqkitError("no training data: the data source gave no samples")
+        counts = Counter(s.label for s in data)
+        if len(counts) < 2:
+            raise SeqkitError(f"training data holds only the label(s) {sorted(counts)} ({data[0].where} ...); "
+                              f"a classifier needs at least 2")
+        c = self.config
+        c.labels = label_order(counts)
+        c.num_classes, c.class_counts = len(c.labels), [counts[label] for label in c.labels]
+        c.features = data[0].features or c.features
+
+    def collate(self, samples):
+        c = self.config
+        if not c.labels:
+            raise SeqkitError(f"the {type(self).__name__} is not fitted (no labels); build the model with "
+                              f"seqkit.train.prepare(...) so that fit() sees the training data")
+        index = {label: i for i, label in enumerate(c.labels)}
+        want = tuple(self.item_shape())
+        for s in samples:
+            if s.label not in index:
+                raise SeqkitError(f"{s.where}: label {s.label!r} was not in the training data (labels: "
+                                  f"{', '.join(c.labels)})")
+            if tuple(s.x.shape[1:]) != want:
+                raise SeqkitError(f"{s.where}: steps of shape {list(s.x.shape[1:])}, the model expects {list(want)}")
+        x, lengths = pad([s.x for s in samples], torch.float32)
+        return (x, lengths), torch.tensor([index[s.label] for s in samples], dtype=torch.int64)
+
+    def stratify(self, sample):
+        return sample.label
+
+    def loss(self, outputs, target):
+        return nn.functional.cross_entropy(outputs[0], target)
+
+    def metrics(self, outputs, target):
+        return {"accuracy": (outputs[0].argmax(-1) == target).float().mean().item()}
+
+    def main_metric(self):
+        return ("accuracy", "max")
+
+    def baseline(self, train, test):
+        """Accuracy on ``test`` of the training data's majority class (or the fitted class counts)."""
+        counts = (Counter(s.label for s in train) if train is not None
+                  else dict(zip(self.config.labels, self.config.class_counts)))
+        if not counts or not len(test):
+            return {}
+        majority = max(sorted(counts), key=lambda label: counts[label])
+        return {"accuracy": sum(s.label == majority for s in test) / len(test)}
+
+    def metadata(self):
+        c = self.config
+        return {"labels": list(c.labels), "features": c.features,
+                "normalisation": {"mean": c.mean, "std": c.std, "applied": "inside the model: feed raw values"}}
+
+
+class PooledHead(nn.Module):
+    """Cell outputs -> length-aware pooling -> linear class scores (``(logits,)``)."""
+
+    def __init__(self, in_size: int, num_classes: int, pooling: str):
+        super().__init__()
+        self.pooling = pooling
+        self.proj = nn.Linear(in_size, num_classes)
+
+    def forward(self, outputs, state, lengths):
+        return (self.proj(pool(outputs, state, lengths, self.pooling)),)
