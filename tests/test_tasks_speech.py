@@ -15,15 +15,6 @@ from seqkit.train import TrainConfig, evaluate, prepare, train
 WAVS = resources.files("seqkit.datasets") / "speech" / "digits_wav"
 
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: on a shared 2-core machine more threads make these small models many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 def task(plugins, **options):
     cls = plugins.task("speech-frames")
     return cls(cls.config_from_dict(options))

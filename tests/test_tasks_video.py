@@ -10,14 +10,6 @@ from seqkit.train import TrainConfig, evaluate, prepare, train
 from seqkit.video import MOTIONS, pan_clip
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: on a shared 2-core machine more threads make these small models many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def task(plugins, **options):
     cls = plugins.task("video-frames")
