@@ -1,7 +1,8 @@
 """Built-in cell ``lstm``: long short-term memory, exported as the native ONNX ``LSTM`` op.
 
 Options: ``forget_bias`` (default 1.0): the forget gate's total bias at initialisation, so that the cell starts
-by remembering (Jozefowicz et al. 2015; see docs/gradients.md); ``None`` keeps PyTorch's default init.
+by remembering (Jozefowicz et al. 2015): measured at init (hidden 128), 50 steps back d h_T / d x_t is ~1e6
+times larger than with PyTorch's init (docs/gradients.md); ``None`` keeps PyTorch's default init.
 ``proj_size`` is refused: ONNX's LSTM op has no projection, so such a model could not be exported as promised.
 """
 import torch
