@@ -10,7 +10,6 @@ import io
 import json
 import logging
 import os
-import tempfile
 import time as _time
 import warnings
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import torch
 
 from . import __version__
 from .errors import ExportError, SeqkitError, VerificationError
+from .files import atomic_path
 from .model import Composition
 from .task import TensorSpec
 from .verify import META_PREFIX, Report, check_file, verify_against_torch
@@ -137,14 +137,9 @@ def export(composition: Composition, output: str | os.PathLike, *, opset: int = 
     _prepare_target(output, force)
     start = _time.perf_counter()
     proto = to_onnx(composition, opset)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise SeqkitError(f"cannot write {output}: {exc.strerror}; choose another -o path") from None
-    try:
+    task = composition.task
+    with atomic_path(output) as tmp:
         onnx.save(proto, tmp)
-        task = composition.task
         if verify:
             report = verify_against_torch(composition.model, tmp, task.inputs(), task.outputs(), provider=provider,
                                           atol=atol, rtol=rtol)
@@ -157,8 +152,4 @@ def export(composition: Composition, output: str | os.PathLike, *, opset: int = 
             problems = check_file(proto, task.inputs(), task.outputs())
             if problems:
                 raise ExportError(f"the exported file is malformed: {problems[0]}; nothing was written to {output}")
-        os.replace(tmp, output)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return ExportResult(str(output), opset, _time.perf_counter() - start, report)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from .errors import SeqkitError
+from .files import atomic_write
 
 CONFIG, WEIGHTS, METRICS_JSON, METRICS_CSV, CURVES, CHECKPOINT = (
     "config.json", "weights.safetensors", "metrics.json", "metrics.csv", "curves.png", "checkpoint.pt")
@@ -36,17 +35,6 @@ def default_run_dir(cell: str, task: str, root: str | Path = "runs") -> Path:
         n += 1
         path = base.with_name(f"{base.name}-{n}")
     return path
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _plain(value: Any) -> Any:

@@ -121,7 +121,9 @@ def prepare(cell: str, task: str, data: Any, cell_config: CellConfig | None = No
     if isinstance(data, (str, os.PathLike)):
         data = task_obj.load_data(str(data), split)
     if isinstance(val_data, (str, os.PathLike)):
-        val_data = task_obj.load_data(str(val_data), split)
+        # a named dataset's "val" split (never its train split: that would validate on training data);
+        # a user's file is read as it is
+        val_data = task_obj.load_data(str(val_data), "val")
     if val_data is None:
         data, val_data = carve(task_obj, data, val_fraction, seed)
     task_obj.fit(data)
