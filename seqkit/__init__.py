@@ -6,12 +6,13 @@ __version__ = "0.1.0"
 PLUGIN_API_VERSION = 1
 
 from .cell import Cell, CellConfig  # noqa: E402
+from .lowering.scan import ScanCell  # noqa: E402
 from .errors import SeqkitError  # noqa: E402
 from .model import Composition, SequenceModel, compose  # noqa: E402
 from .plugins import load_plugins  # noqa: E402
 from .task import Task, TensorSpec  # noqa: E402
 
-__all__ = ["hookimpl", "Cell", "CellConfig", "Task", "TensorSpec", "Composition", "SequenceModel", "compose",
+__all__ = ["hookimpl", "Cell", "CellConfig", "ScanCell", "Task", "TensorSpec", "Composition", "SequenceModel", "compose",
            "load_plugins", "SeqkitError", "__version__", "PLUGIN_API_VERSION"]
 
 from .export import export, to_onnx  # noqa: E402

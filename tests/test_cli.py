@@ -89,7 +89,7 @@ def test_bad_input_is_one_line(run, tmp_path, args, message):
 def test_wrong_file_and_no_traceback_in_a_real_process(tmp_path):
     bad = tmp_path / "notes.onnx"
     bad.write_text("not a model")
-    proc = subprocess.run([sys.executable, "-m", "seqkit.cli", "verify", str(bad)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "seqkit", "verify", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [f"Error: {bad} is not a readable ONNX file (DecodeError); give a "
                                                  f"file written by 'seqkit export'"]

@@ -1,75 +1,18 @@
-"""The ``seqkit`` command: a thin layer over the Python API (parse options, call, print)."""
+"""seqkit plugins / export / verify."""
 from __future__ import annotations
 
 import json
-import sys
+from pathlib import Path
 
 import click
-from rich.console import Console
+from rich.markup import escape  # plugin text such as '[batch, time]' is not markup
 from rich.table import Table
 
-from . import __version__
-from .cell import CellConfig
-from .errors import SeqkitError, VerificationError
-from .export import DEFAULT_OPSET
-from .runtime import PROVIDERS
-
-out = Console(highlight=False, soft_wrap=True)
-
-
-class SeqkitGroup(click.Group):
-    """Turns :class:`SeqkitError` into one line on stderr and exit code 1, without a traceback."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except VerificationError as exc:
-            if exc.report is not None and not ctx.meta.get("json"):
-                print_report(exc.report)
-            raise click.ClickException(str(exc)) from None
-        except SeqkitError as exc:
-            raise click.ClickException(str(exc)) from None
-
-
-def parse_options(pairs: tuple[str, ...], what: str) -> dict:
-    """``("a=1", "b=relu")`` -> ``{"a": 1, "b": "relu"}`` (values parsed as JSON where they can be)."""
-    values = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise SeqkitError(f"{what} option {pair!r} is not KEY=VALUE, e.g. nonlinearity=relu")
-        try:
-            values[key] = json.loads(raw)
-        except ValueError:
-            values[key] = raw
-    return values
-
-
-def print_report(report) -> None:
-    table = Table(title=f"verification on {', '.join(report.providers_used)}"
-                  + (f" (atol {report.atol:g}, rtol {report.rtol:g})" if report.atol is not None else ""))
-    for col in ("batch", "time", "output", "max abs err", "max rel err", "ok"):
-        table.add_column(col, justify="right" if col not in ("output", "ok") else "left")
-    for c in report.checks:
-        table.add_row(str(c.batch), str(c.time), c.output, f"{c.max_abs:.2e}", f"{c.max_rel:.2e}",
-                      ("ok" if c.ok else "FAIL " + c.note))
-    out.print(table)
-    for problem in report.problems:
-        out.print(f"[red]problem:[/red] {problem}")
-
-
-@click.group(cls=SeqkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="seqkit")
-def cli():
-    """seqkit: recurrent sequence models from pluggable cells and tasks, exported to verified ONNX.
-
-    \b
-    Examples:
-      seqkit plugins                     list cells and tasks, and where they come from
-      seqkit export --cell gru           write gru-classification.onnx and verify it
-      seqkit verify gru-classification.onnx
-    """
-
+from ..cell import CellConfig
+from ..errors import SeqkitError
+from ..export import DEFAULT_OPSET
+from ..runtime import PROVIDERS
+from . import cli, out, parse_options, positive, print_report
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -83,7 +26,7 @@ def plugins(as_json):
     Example:
       seqkit plugins --json
     """
-    from .plugins import load_plugins
+    from ..plugins import load_plugins
 
     loaded = load_plugins()
     rows = [{"kind": reg.kind, "name": e.name, "plugin": e.source.plugin, "distribution": e.source.distribution,
@@ -99,21 +42,16 @@ def plugins(as_json):
     for col in ("kind", "name", "plugin", "distribution", "version", "description"):
         table.add_column(col)
     for r in rows:
-        table.add_row(*(r[k] for k in ("kind", "name", "plugin", "distribution", "version", "description")))
+        table.add_row(*(escape(r[k]) for k in ("kind", "name", "plugin", "distribution", "version", "description")))
     out.print(table)
     for p in problems:
-        out.print(f"[red]problem:[/red] {p}")
+        out.print(f"[red]problem:[/red] {escape(p)}")
     if loaded.disabled:
         out.print(f"disabled by SEQKIT_DISABLE_PLUGINS: {', '.join(loaded.disabled)}")
 
 
-def positive(ctx, param, value):
-    if value is not None and value <= 0:
-        raise click.BadParameter("must be > 0")
-    return value
-
-
 @cli.command()
+@click.argument("run", required=False, type=click.Path(exists=True, file_okay=False))
 @click.option("--cell", default="gru", show_default=True, help="Registered cell name (see 'seqkit plugins').")
 @click.option("--task", default="classification", show_default=True, help="Registered task name.")
 @click.option("--hidden-size", type=int, default=32, show_default=True, callback=positive)
@@ -126,7 +64,7 @@ def positive(ctx, param, value):
               help="Task option, e.g. -T num_classes=5 -T pooling=mean.")
 @click.option("--opset", type=int, default=DEFAULT_OPSET, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Output file [default: CELL-TASK.onnx].")
+              help="Output file [default: CELL-TASK.onnx, or RUN/model.onnx].")
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 @click.option("--provider", type=click.Choice(sorted(PROVIDERS)), default="cpu", show_default=True,
               help="onnxruntime provider that runs the verification.")
@@ -136,9 +74,9 @@ def positive(ctx, param, value):
 @click.option("--no-verify", is_flag=True, help="Skip the onnxruntime comparison (the file is still checked).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable JSON report.")
 @click.pass_context
-def export(ctx, cell, task, hidden_size, num_layers, bidirectional, dropout, cell_options, task_options, opset,
+def export(ctx, run, cell, task, hidden_size, num_layers, bidirectional, dropout, cell_options, task_options, opset,
            output, force, provider, atol, rtol, seed, no_verify, as_json):
-    """Compose CELL and TASK into a model, export it to ONNX and verify it on onnxruntime.
+    """Compose CELL and TASK into a model (or load the trained one in RUN), export it to ONNX and verify it.
 
     The file uses native ONNX recurrent ops (or a Scan for custom cells), has symbolic batch and time axes,
     and carries seqkit metadata. Verification compares onnxruntime with PyTorch at the trace shape and at
@@ -149,14 +87,27 @@ def export(ctx, cell, task, hidden_size, num_layers, bidirectional, dropout, cel
       seqkit export --cell gru
       seqkit export --cell lstm --bidirectional --num-layers 2 -o lstm.onnx --force
       seqkit export --cell rnn -O nonlinearity=relu -T pooling=max --json
+      seqkit export runs/bm -o bm.onnx       the trained model of a 'seqkit train' run
     """
-    from .export import export as do_export
-    from .model import compose
+    from ..export import export as do_export
+    from ..model import compose
 
     ctx.meta["json"] = as_json
-    config = CellConfig(hidden_size, num_layers, bidirectional, dropout, parse_options(cell_options, "cell"))
-    composition = compose(cell, task, config, parse_options(task_options, "task"), seed=seed)
-    result = do_export(composition, output or f"{cell}-{task}.onnx", opset=opset, force=force,
+    model_options = ("cell", "task", "hidden_size", "num_layers", "bidirectional", "dropout", "cell_options",
+                     "task_options", "seed")
+    given = [n for n in model_options if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
+    if run and given:
+        raise SeqkitError(f"RUN fixes the model; drop --{given[0].replace('_', '-')} (it comes from {run}/config.json)")
+    if run:
+        from ..train import load_run
+
+        composition = load_run(run)
+        default_output = str(Path(run) / "model.onnx")
+    else:
+        config = CellConfig(hidden_size, num_layers, bidirectional, dropout, parse_options(cell_options, "cell"))
+        composition = compose(cell, task, config, parse_options(task_options, "task"), seed=seed)
+        default_output = f"{cell}-{task}.onnx"
+    result = do_export(composition, output or default_output, opset=opset, force=force,
                        verify=not no_verify, provider=provider, atol=atol, rtol=rtol)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
@@ -181,7 +132,7 @@ def verify(model, provider, as_json):
     Example:
       seqkit verify gru-classification.onnx --provider cpu
     """
-    from .verify import verify_file
+    from ..verify import verify_file
 
     report = verify_file(model, provider)
     if as_json:
@@ -203,11 +154,3 @@ def verify(model, provider, as_json):
             out.print(f"[red]problem:[/red] {p}")
     if not report.ok:
         raise SeqkitError(f"{model} failed verification: {report.failures()[0]}")
-
-
-def main(argv=None):
-    cli.main(args=argv, prog_name="seqkit")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,4 @@
+"""``python -m seqkit`` runs the CLI."""
+from .cli import main
+
+main()

@@ -1,0 +1,93 @@
+"""seqkit train / evaluate."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..cell import CellConfig
+from . import cli, metrics_table, out, parse_options, positive
+
+@cli.command()
+@click.option("--task", default="classification", show_default=True, help="Registered task name.")
+@click.option("--cell", default="gru", show_default=True, help="Registered cell name (see 'seqkit plugins').")
+@click.option("--data", required=True, help="Built-in dataset name (e.g. basic-motions, fortunes) or a data file.")
+@click.option("--val-data", default=None, help="Validation data [default: --val-fraction of --data, seeded].")
+@click.option("--epochs", type=int, default=10, show_default=True, callback=positive)
+@click.option("--batch-size", type=int, default=32, show_default=True, callback=positive)
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="AdamW learning rate.")
+@click.option("--clip-norm", type=float, default=1.0, show_default=True, help="Gradient norm clipping; 0 disables.")
+@click.option("--patience", type=int, default=5, show_default=True,
+              help="Stop after this many epochs without a better validation metric; 0 disables.")
+@click.option("--val-fraction", type=float, default=0.1, show_default=True)
+@click.option("--weight-decay", type=float, default=0.0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for weights, split and shuffling.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@click.option("--run-dir", type=click.Path(file_okay=False), default=None,
+              help="Where the run is written [default: runs/CELL-TASK-TIMESTAMP].")
+@click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its checkpoint (same options).")
+@click.option("--hidden-size", type=int, default=32, show_default=True, callback=positive)
+@click.option("--num-layers", type=int, default=1, show_default=True, callback=positive)
+@click.option("--bidirectional/--unidirectional", default=False, show_default=True)
+@click.option("--dropout", type=float, default=0.0, show_default=True, help="Between layers, in training only.")
+@click.option("-O", "--cell-option", "cell_options", multiple=True, metavar="KEY=VALUE", help="Cell option.")
+@click.option("-T", "--task-option", "task_options", multiple=True, metavar="KEY=VALUE",
+              help="Task option, e.g. -T text_column=review -T label_column=stars -T pooling=mean.")
+@click.option("--no-progress", is_flag=True, help="No progress bar (it is off anyway when stderr is not a terminal).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def train(task, cell, data, val_data, epochs, batch_size, lr, clip_norm, patience, val_fraction, weight_decay, seed,
+          device, run_dir, resume, hidden_size, num_layers, bidirectional, dropout, cell_options, task_options,
+          no_progress, as_json):
+    """Fit the task's preprocessing on --data, train CELL on it and write a run directory.
+
+    The run directory holds config.json, weights.safetensors (best validation epoch), metrics.json/.csv,
+    curves.png and checkpoint.pt (for --resume). See docs/training.md.
+
+    \b
+    Examples:
+      seqkit train --task classification --cell gru --data basic-motions --epochs 30 --run-dir runs/bm
+      seqkit train --data reviews.csv -T text_column=review -T label_column=stars --hidden-size 64
+      seqkit train --data basic-motions --epochs 60 --run-dir runs/bm --resume
+    """
+    from ..train import TrainConfig, prepare
+    from ..train import train as do_train
+
+    config = CellConfig(hidden_size, num_layers, bidirectional, dropout, parse_options(cell_options, "cell"))
+    prepared = prepare(cell, task, data, config, parse_options(task_options, "task"), seed=seed, val_data=val_data,
+                       val_fraction=val_fraction)
+    result = do_train(prepared.composition, prepared.train_data, prepared.val_data,
+                      TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, clip_norm=clip_norm, patience=patience,
+                                  val_fraction=val_fraction, seed=seed, device=device, progress=not no_progress,
+                                  weight_decay=weight_decay), run_dir=run_dir, resume=resume)
+    if as_json:
+        click.echo(json.dumps({"run_dir": str(result.run_dir), "best_epoch": result.best_epoch,
+                               "metrics": result.metrics, "baseline": result.baseline,
+                               "stopped_early": result.stopped_early, "history": result.history}, indent=2))
+        return
+    out.print(metrics_table(f"validation, best epoch {result.best_epoch} of {len(result.history)}"
+                            + (" (stopped early)" if result.stopped_early else ""), result.metrics, result.baseline))
+    out.print(f"wrote {result.run_dir}")
+
+
+@cli.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--data", required=True, help="Built-in dataset name or a data file.")
+@click.option("--split", default="test", show_default=True, help="Split of a built-in dataset.")
+@click.option("--batch-size", type=int, default=None, callback=positive, help="[default: the run's]")
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def evaluate(run, data, split, batch_size, device, as_json):
+    """Score the trained model in RUN on --data, next to the task's baseline (e.g. the majority class).
+
+    \b
+    Examples:
+      seqkit evaluate runs/bm --data basic-motions
+      seqkit evaluate runs/reviews --data test.csv --json
+    """
+    from ..train import evaluate as do_evaluate
+
+    result = do_evaluate(run, data, split=split, batch_size=batch_size, device=device)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    out.print(metrics_table(f"{run} on {data} ({result['samples']} samples)", result, result["baseline"]))
