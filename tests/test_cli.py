@@ -107,7 +107,8 @@ def test_unwritable_folder(run, tmp_path):
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("command", [[], ["export"], ["verify"], ["plugins"]])
+@pytest.mark.parametrize("command", [[], ["export"], ["verify"], ["plugins"], ["train"], ["evaluate"],
+                                     ["diagnose", "gradients"]])
 def test_help_explains_with_an_example(run, command):
     result = run(*command, "--help")
     assert result.exit_code == 0 and "Example" in result.output
