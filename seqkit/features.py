@@ -62,18 +62,21 @@ def label_order(names) -> list[str]:
     return sorted(set(names), key=lambda v: (0, int(v), "") if v.lstrip("-").isdigit() else (1, 0, v))
 
 
-def read_npz_items(path, key: str, tail: tuple, name: str) -> list[Item]:
-    """A user's ``.npz``: ``key`` [items, time, *tail] (padded; None in ``tail``: any size), ``labels`` [items]
-    and optional ``lengths`` [items] -> :class:`Item` list, each cut to its length."""
-    a = read_arrays(path, (key, "labels"), ("lengths",))
-    x, y = a[key], a["labels"]
-    if (x.ndim != 2 + len(tail) or any(t is not None and n != t for n, t in zip(x.shape[2:], tail))
+def read_npz_items(path, key: str, tail: tuple, name: str, label_key: str = "labels") -> list[Item]:
+    """A user's ``.npz``: ``key`` [items, time, *tail] (padded), ``label_key`` [items] and optional ``lengths``
+    [items] -> :class:`Item` list, each cut to its length. In ``tail`` an int is a required size, None or a name
+    (e.g. "features") any size."""
+    a = read_arrays(path, (key, label_key), ("lengths",))
+    x, y = a[key], a[label_key]
+    if (x.ndim != 2 + len(tail) or any(isinstance(t, int) and n != t for n, t in zip(x.shape[2:], tail))
             or not np.issubdtype(x.dtype, np.number)):
         want = ", ".join("any" if t is None else str(t) for t in tail)
         raise SeqkitError(f"{name}: {key} must be numeric [items, time, {want}], got {x.dtype} {list(x.shape)}")
-    if y.ndim != 1 or len(y) != len(x) or len(x) == 0 or x.shape[1] == 0:
-        raise SeqkitError(f"{name}: labels must be [items] with one label per item of {key} ({len(x)}, non-empty), "
+    if y.ndim != 1 or len(y) != len(x):
+        raise SeqkitError(f"{name}: {label_key} must be [items] with one label per item of {key} ({len(x)}), "
                           f"got {list(y.shape)}")
+    if x.size == 0:
+        raise SeqkitError(f"{name}: {key} {list(x.shape)} is empty; it needs items and steps")
     lengths = a.get("lengths", np.full(len(x), x.shape[1]))
     if lengths.shape != (len(x),) or not np.issubdtype(lengths.dtype, np.integer):
         raise SeqkitError(f"{name}: lengths must be integers [items] ({len(x)}), got {lengths.dtype} "
@@ -92,27 +95,14 @@ def read_npz_items(path, key: str, tail: tuple, name: str) -> list[Item]:
     return items
 
 
-class LabelledSequenceTask(Task):
-    """Labelled sequences -> class logits. Subclasses give ``inputs()``, encoders, datasets and ``item_shape()``;
-    their Config has ``num_classes, pooling, labels, class_counts, mean, std, features``."""
+class ClassifierTask(Task):
+    """What every sequence -> label task shares: labels learnt in fit, cross-entropy, accuracy, majority baseline.
 
-    def item_shape(self) -> tuple:
-        """Shape of one step of a sample (after the time axis)."""
-        raise NotImplementedError
-
-    def validate(self):
-        c = self.config
-        if c.num_classes < 2:
-            raise ConfigError(f"{type(self).__name__} needs at least 2 classes, got {c.num_classes}")
-        if c.pooling not in POOLINGS:
-            raise ConfigError(f"unknown pooling {c.pooling!r}; choose one of {', '.join(POOLINGS)}")
-        if c.labels and len(c.labels) != c.num_classes:
-            raise ConfigError(f"{len(c.labels)} labels given for {c.num_classes} classes")
-        if len(c.mean) != len(c.std):
-            raise ConfigError(f"normalisation has {len(c.mean)} means and {len(c.std)} standard deviations")
+    Samples have ``.label`` and ``.where``; the Config has ``num_classes, labels, class_counts``.
+    """
 
     def fit_labels(self, data) -> None:
-        """Labels, class counts and ``features`` from training ``data``; the subclass adds its normalisation."""
+        """Labels and class counts from training ``data`` (at least 2 classes)."""
         if len(data) == 0:
             raise SeqkitError("no training data: the data source gave no samples")
         counts = Counter(s.label for s in data)
@@ -122,23 +112,19 @@ class LabelledSequenceTask(Task):
         c = self.config
         c.labels = label_order(counts)
         c.num_classes, c.class_counts = len(c.labels), [counts[label] for label in c.labels]
-        c.features = data[0].features or c.features
 
-    def collate(self, samples):
+    def label_index(self, samples) -> dict[str, int]:
+        """``{label: class index}``; a clear error for an unfitted task or a label unseen in training."""
         c = self.config
         if not c.labels:
             raise SeqkitError(f"the {type(self).__name__} is not fitted (no labels); build the model with "
                               f"seqkit.train.prepare(...) so that fit() sees the training data")
         index = {label: i for i, label in enumerate(c.labels)}
-        want = tuple(self.item_shape())
         for s in samples:
             if s.label not in index:
                 raise SeqkitError(f"{s.where}: label {s.label!r} was not in the training data (labels: "
                                   f"{', '.join(c.labels)})")
-            if tuple(s.x.shape[1:]) != want:
-                raise SeqkitError(f"{s.where}: steps of shape {list(s.x.shape[1:])}, the model expects {list(want)}")
-        x, lengths = pad([s.x for s in samples], torch.float32)
-        return (x, lengths), torch.tensor([index[s.label] for s in samples], dtype=torch.int64)
+        return index
 
     def stratify(self, sample):
         return sample.label
@@ -160,6 +146,40 @@ class LabelledSequenceTask(Task):
             return {}
         majority = max(sorted(counts), key=lambda label: counts[label])
         return {"accuracy": sum(s.label == majority for s in test) / len(test)}
+
+
+class LabelledSequenceTask(ClassifierTask):
+    """Labelled sequences -> class logits. Subclasses give ``inputs()``, encoders, datasets and ``item_shape()``;
+    their Config has ``num_classes, pooling, labels, class_counts, mean, std, features``."""
+
+    def item_shape(self) -> tuple:
+        """Shape of one step of a sample (after the time axis)."""
+        raise NotImplementedError
+
+    def validate(self):
+        c = self.config
+        if c.num_classes < 2:
+            raise ConfigError(f"{type(self).__name__} needs at least 2 classes, got {c.num_classes}")
+        if c.pooling not in POOLINGS:
+            raise ConfigError(f"unknown pooling {c.pooling!r}; choose one of {', '.join(POOLINGS)}")
+        if c.labels and len(c.labels) != c.num_classes:
+            raise ConfigError(f"{len(c.labels)} labels given for {c.num_classes} classes")
+        if len(c.mean) != len(c.std):
+            raise ConfigError(f"normalisation has {len(c.mean)} means and {len(c.std)} standard deviations")
+
+    def fit_labels(self, data) -> None:
+        """Labels, class counts and ``features`` from training ``data``; the subclass adds its normalisation."""
+        super().fit_labels(data)
+        self.config.features = data[0].features or self.config.features
+
+    def collate(self, samples):
+        index = self.label_index(samples)
+        want = tuple(self.item_shape())
+        for s in samples:
+            if tuple(s.x.shape[1:]) != want:
+                raise SeqkitError(f"{s.where}: steps of shape {list(s.x.shape[1:])}, the model expects {list(want)}")
+        x, lengths = pad([s.x for s in samples], torch.float32)
+        return (x, lengths), torch.tensor([index[s.label] for s in samples], dtype=torch.int64)
 
     def metadata(self):
         c = self.config

@@ -9,12 +9,6 @@ from seqkit.diagnose import measure_composition
 from seqkit.errors import ConfigError, SeqkitError
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def task(plugins, **options):

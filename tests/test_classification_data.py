@@ -105,7 +105,7 @@ def test_bad_arrays_name_the_file_and_item(task, tmp_path):
     nan = x.copy()
     nan[2, 3, 1] = np.nan
     cases = [
-        (dict(X=nan, y=y), "d.npz: X item 2 step 3 feature 1 is nan"),
+        (dict(X=nan, y=y), "d.npz: X item 2 step 3 (index [1]) is nan"),
         (dict(X=x[:, :, 0], y=y), "X must be numeric [items, time, features], got float32 [4, 5]"),
         (dict(X=x, y=y[:3]), "y must be [items] with one label per item of X (4), got [3]"),
         (dict(X=x), "d.npz: no array 'y'"),

@@ -14,13 +14,6 @@ from seqkit.diagnose import CellSpec, jacobian_norms, measure_cells
 from seqkit.errors import ConfigError, SeqkitError
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small recurrent passes run several times faster on one thread when the machine is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def reference_norms(cell, x):

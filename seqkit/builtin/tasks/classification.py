@@ -22,9 +22,10 @@ import torch
 from torch import nn
 
 from seqkit import hookimpl
-from seqkit.data import ARRAY_SUFFIXES, pad, read_arrays, read_table
+from seqkit.data import ARRAY_SUFFIXES, pad, read_table
+from seqkit.features import ClassifierTask, Item, PooledHead, mean_std, read_npz_items
 from seqkit.errors import ConfigError, SeqkitError
-from seqkit.task import POOLINGS, Task, TensorSpec, pool
+from seqkit.task import POOLINGS, TensorSpec
 
 PAD, UNK = 0, 1
 TOKEN_RE = re.compile(r"\w+|[^\w\s]")
@@ -57,13 +58,6 @@ class ClassificationConfig:
     class_counts: list = field(default_factory=list)  # training samples per class (majority baseline)
 
 
-@dataclass
-class Sample:
-    x: object       # str (text) or float32 array [time, features]
-    label: str
-    where: str      # "file line 7" / "basic-motions (test) item 3", for error messages
-
-
 def tokenize(text: str, how: str = "word") -> list[str]:
     """The tokenizer fit() and collate() use: lower-cased words and punctuation marks, or characters."""
     return list(text) if how == "char" else TOKEN_RE.findall(text.lower())
@@ -84,17 +78,7 @@ class _Encoder(nn.Module):
         return ((x - self.mean) / self.std if self.normalise else x), lengths
 
 
-class _Head(nn.Module):
-    def __init__(self, in_size: int, num_classes: int, pooling: str):
-        super().__init__()
-        self.pooling = pooling
-        self.proj = nn.Linear(in_size, num_classes)
-
-    def forward(self, outputs, state, lengths):
-        return (self.proj(pool(outputs, state, lengths, self.pooling)),)
-
-
-class ClassificationTask(Task):
+class ClassificationTask(ClassifierTask):
     """Sequence -> class logits, with length-aware pooling (last valid step, mean or max)."""
 
     Config = ClassificationConfig
@@ -143,7 +127,7 @@ class ClassificationTask(Task):
         return _Encoder(self.config)
 
     def build_head(self, cell_output_size):
-        return _Head(cell_output_size, self.config.num_classes, self.config.pooling)
+        return PooledHead(cell_output_size, self.config.num_classes, self.config.pooling)
 
     # -- data ---------------------------------------------------------------------------------------------
     @classmethod
@@ -162,61 +146,24 @@ class ClassificationTask(Task):
             raise SeqkitError(f"unknown dataset {source!r}; built-in: {', '.join(DATASETS)}, or give a file path")
         return self._read(Path(source), str(source))
 
-    def _read(self, path: Path, name: str) -> list[Sample]:
+    def _read(self, path: Path, name: str) -> list[Item]:
         if path.suffix.lower() in ARRAY_SUFFIXES:
-            return self._read_arrays(path, name)
+            return read_npz_items(path, "X", ("features",), name, label_key="y")
         c = self.config
         rows = read_table(path, (c.text_column, c.label_column))
-        return [Sample(str(row[c.text_column]), str(row[c.label_column]), f"{name} line {line}")
+        return [Item(str(row[c.text_column]), str(row[c.label_column]), f"{name} line {line}")
                 for line, row in rows]
-
-    def _read_arrays(self, path: Path, name: str) -> list[Sample]:
-        a = read_arrays(path, ("X", "y"), ("lengths",))
-        x, y = a["X"], a["y"]
-        if x.ndim != 3 or not np.issubdtype(x.dtype, np.number):
-            raise SeqkitError(f"{name}: X must be numeric [items, time, features], got {x.dtype} {list(x.shape)}; "
-                              f"for one feature use X[..., None]")
-        if y.ndim != 1 or len(y) != len(x):
-            raise SeqkitError(f"{name}: y must be [items] with one label per item of X ({len(x)}), got {list(y.shape)}")
-        if len(x) == 0 or x.shape[1] == 0 or x.shape[2] == 0:
-            raise SeqkitError(f"{name}: X {list(x.shape)} is empty; it needs items, steps and features")
-        lengths = a.get("lengths", np.full(len(x), x.shape[1]))
-        if lengths.shape != (len(x),) or not np.issubdtype(lengths.dtype, np.integer):
-            raise SeqkitError(f"{name}: lengths must be integers [items] ({len(x)}), got {lengths.dtype} "
-                              f"{list(lengths.shape)}")
-        bad = np.flatnonzero((lengths < 1) | (lengths > x.shape[1]))
-        if bad.size:
-            raise SeqkitError(f"{name}: lengths item {bad[0]} is {lengths[bad[0]]}, outside 1..{x.shape[1]} (time)")
-        samples = []
-        for i in range(len(x)):
-            steps = x[i, :lengths[i]].astype(np.float32)
-            if not np.isfinite(steps).all():
-                step, feature = (int(v) for v in np.argwhere(~np.isfinite(steps))[0])
-                raise SeqkitError(f"{name}: X item {i} step {step} feature {feature} is {steps[step, feature]}; "
-                                  f"clean or drop that item")
-            samples.append(Sample(steps, str(y[i]), f"{name} item {i}"))
-        return samples
 
     def fit(self, data):
         c = self.config
-        if len(data) == 0:
-            raise SeqkitError("no training data: the data source gave no samples")
-        counts = Counter(s.label for s in data)
-        if len(counts) < 2:
-            raise SeqkitError(f"classification needs at least 2 classes in the training data, found "
-                              f"{sorted(counts)} ({data[0].where} ...)")
-        labels = sorted(counts, key=lambda v: (0, int(v), "") if v.lstrip("-").isdigit() else (1, 0, v))
-        c.labels, c.num_classes = labels, len(labels)
-        c.class_counts = [counts[label] for label in labels]
+        self.fit_labels(data)
         numeric = not isinstance(data[0].x, str)
         if numeric:
             width = {s.x.shape[1] for s in data}
             if len(width) > 1:
                 raise SeqkitError(f"samples have different feature counts {sorted(width)}; every item needs the same")
-            stacked = np.concatenate([s.x for s in data]).astype(np.float64)
-            c.num_features = stacked.shape[1]
-            c.mean = [round(float(v), 6) for v in stacked.mean(0)]
-            c.std = [round(float(v), 6) if v > 1e-6 else 1.0 for v in stacked.std(0)]
+            c.num_features = width.pop()
+            c.mean, c.std = mean_std([s.x for s in data])
             c.vocab = []
         else:
             words = Counter(t for s in data for t in tokenize(s.x, c.tokenizer))
@@ -235,15 +182,9 @@ class ClassificationTask(Task):
 
     def collate(self, samples):
         c = self.config
-        if not c.labels:
-            raise SeqkitError("the classification task is not fitted (no labels); build the model with "
-                              "seqkit.train.prepare(...) so that fit() sees the training data")
-        index = {label: i for i, label in enumerate(c.labels)}
+        index = self.label_index(samples)
         seqs, targets = [], []
         for s in samples:
-            if s.label not in index:
-                raise SeqkitError(f"{s.where}: label {s.label!r} was not in the training data (labels: "
-                                  f"{', '.join(c.labels)})")
             if isinstance(s.x, str):
                 if c.num_features:
                     raise SeqkitError(f"{s.where}: text given to a model trained on {c.num_features} numeric features")
@@ -259,28 +200,6 @@ class ClassificationTask(Task):
             targets.append(index[s.label])
         x, lengths = pad(seqs, torch.float32 if c.num_features else torch.int64)
         return (x, lengths), torch.tensor(targets, dtype=torch.int64)
-
-    def stratify(self, sample):
-        return sample.label
-
-    # -- training -----------------------------------------------------------------------------------------
-    def loss(self, outputs, target):
-        return nn.functional.cross_entropy(outputs[0], target)
-
-    def metrics(self, outputs, target):
-        return {"accuracy": (outputs[0].argmax(-1) == target).float().mean().item()}
-
-    def main_metric(self):
-        return ("accuracy", "max")
-
-    def baseline(self, train, test):
-        """Majority class of the training data (or of the fitted class counts), scored on ``test``."""
-        counts = Counter(s.label for s in train) if train is not None else dict(zip(self.config.labels,
-                                                                                   self.config.class_counts))
-        if not counts or not len(test):
-            return {}
-        majority = max(sorted(counts), key=lambda label: counts[label])
-        return {"accuracy": sum(s.label == majority for s in test) / len(test)}
 
     def metadata(self):
         c = self.config
