@@ -18,7 +18,7 @@ from torch import nn
 
 from .data import pad, read_arrays
 from .errors import ConfigError, SeqkitError
-from .task import POOLINGS, Task, pool
+from .task import POOLINGS, Task, TensorSpec, pool
 
 
 class Standardize(nn.Module):
@@ -98,8 +98,17 @@ def read_npz_items(path, key: str, tail: tuple, name: str, label_key: str = "lab
 class ClassifierTask(Task):
     """What every sequence -> label task shares: labels learnt in fit, cross-entropy, accuracy, majority baseline.
 
-    Samples have ``.label`` and ``.where``; the Config has ``num_classes, labels, class_counts``.
+    Samples have ``.label`` and ``.where``; the Config has ``num_classes, pooling, labels, class_counts``. The
+    output is ``logits`` ``[batch, num_classes]`` from length-aware pooling of the cell's outputs.
     """
+
+    def outputs(self):
+        return [TensorSpec("logits", ("batch", self.config.num_classes), "float32",
+                           "unnormalised class scores; softmax gives probabilities")]
+
+    def build_head(self, cell_output_size):
+        return PooledHead(cell_output_size, self.config.num_classes, self.config.pooling)
+
 
     def fit_labels(self, data) -> None:
         """Labels and class counts from training ``data`` (at least 2 classes)."""

@@ -59,8 +59,7 @@ def compose(cell: str = "gru", task: str = "classification", cell_config: CellCo
     cell_cls = plugins.cell(cell)
     task_cls = plugins.task(task)
     cell_config = cell_config or CellConfig()
-    if isinstance(task_config, dict) or task_config is None:
-        task_config = task_cls.config_from_dict(task_config or {})
+    task_config = task_cls.make_config(task_config)
     if not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     task_obj = task_cls(task_config)

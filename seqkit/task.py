@@ -85,6 +85,13 @@ class Task:
                               f"{', '.join(sorted(known))}")
         return cls.Config(**values)
 
+    @classmethod
+    def make_config(cls, value: Any = None) -> Any:
+        """``value`` as this task's Config: None -> defaults, a dict -> :meth:`config_from_dict`, else as is."""
+        if value is None or isinstance(value, dict):
+            return cls.config_from_dict(value or {})
+        return value
+
     def config_dict(self) -> dict[str, Any]:
         return asdict(self.config)
 

@@ -115,9 +115,7 @@ def prepare(cell: str, task: str, data: Any, cell_config: CellConfig | None = No
     """
     plugins = plugins or load_plugins()
     task_cls = plugins.task(task)
-    config = task_config if task_config is not None and not isinstance(task_config, dict) else \
-        task_cls.config_from_dict(task_config or {})
-    task_obj = task_cls(config)
+    task_obj = task_cls(task_cls.make_config(task_config))
     if isinstance(data, (str, os.PathLike)):
         data = task_obj.load_data(str(data), split)
     if isinstance(val_data, (str, os.PathLike)):

@@ -23,7 +23,7 @@ from torch import nn
 
 from seqkit import hookimpl
 from seqkit.data import ARRAY_SUFFIXES, pad, read_table
-from seqkit.features import ClassifierTask, Item, PooledHead, mean_std, read_npz_items
+from seqkit.features import ClassifierTask, Item, mean_std, read_npz_items
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.task import POOLINGS, TensorSpec
 
@@ -116,18 +116,11 @@ class ClassificationTask(ClassifierTask):
         return [first, TensorSpec("lengths", ("batch",), "int64", "valid steps per sequence, 1..time",
                                   kind="lengths")]
 
-    def outputs(self):
-        return [TensorSpec("logits", ("batch", self.config.num_classes), "float32",
-                           "unnormalised class scores; softmax gives probabilities")]
-
     def feature_size(self):
         return self.config.num_features or self.config.embedding_dim
 
     def build_encoder(self):
         return _Encoder(self.config)
-
-    def build_head(self, cell_output_size):
-        return PooledHead(cell_output_size, self.config.num_classes, self.config.pooling)
 
     # -- data ---------------------------------------------------------------------------------------------
     @classmethod

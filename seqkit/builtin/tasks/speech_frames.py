@@ -21,7 +21,7 @@ from torch import nn
 from seqkit import hookimpl
 from seqkit.audio import FrontEnd, wav_folder
 from seqkit.errors import ConfigError, SeqkitError
-from seqkit.features import Item, LabelledSequenceTask, PooledHead, Standardize, mean_std, read_npz_items
+from seqkit.features import Item, LabelledSequenceTask, Standardize, mean_std, read_npz_items
 from seqkit.task import TensorSpec
 
 DATASETS = {
@@ -83,10 +83,6 @@ class SpeechFramesTask(LabelledSequenceTask):
                            "ignored"),
                 TensorSpec("lengths", ("batch",), "int64", "valid frames per utterance, 1..time", kind="lengths")]
 
-    def outputs(self):
-        return [TensorSpec("logits", ("batch", self.config.num_classes), "float32",
-                           "unnormalised class scores; softmax gives probabilities")]
-
     def item_shape(self):
         return (self.config.num_coeffs,)
 
@@ -95,9 +91,6 @@ class SpeechFramesTask(LabelledSequenceTask):
 
     def build_encoder(self):
         return _Encoder(self.config)
-
-    def build_head(self, cell_output_size):
-        return PooledHead(cell_output_size, self.config.num_classes, self.config.pooling)
 
     # -- data ---------------------------------------------------------------------------------------------
     @classmethod

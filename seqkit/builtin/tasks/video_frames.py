@@ -28,7 +28,7 @@ from torch import nn
 
 from seqkit import hookimpl
 from seqkit.errors import ConfigError, SeqkitError
-from seqkit.features import Item, LabelledSequenceTask, PooledHead, Standardize, mean_std, read_npz_items
+from seqkit.features import Item, LabelledSequenceTask, Standardize, mean_std, read_npz_items
 from seqkit.task import TensorSpec
 from seqkit.video import MOTIONS, pan_clips
 
@@ -101,10 +101,6 @@ class VideoFramesTask(LabelledSequenceTask):
                            "are ignored"),
                 TensorSpec("lengths", ("batch",), "int64", "valid frames per clip, 1..time", kind="lengths")]
 
-    def outputs(self):
-        return [TensorSpec("logits", ("batch", self.config.num_classes), "float32",
-                           "unnormalised class scores; softmax gives probabilities")]
-
     def item_shape(self):
         c = self.config
         return (c.channels, c.height, c.width)
@@ -114,9 +110,6 @@ class VideoFramesTask(LabelledSequenceTask):
 
     def build_encoder(self):
         return FrameEncoder(self.config)
-
-    def build_head(self, cell_output_size):
-        return PooledHead(cell_output_size, self.config.num_classes, self.config.pooling)
 
     # -- data ---------------------------------------------------------------------------------------------
     @classmethod
