@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 TORCH   = torch==2.13.0
 PLUGINS = $(wildcard plugins/*/pyproject.toml)
 
-.PHONY: install install-dev demo test bench clean
+.PHONY: install install-dev demo lint test bench clean
 
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -25,7 +25,10 @@ $(VENV)/.plugins: $(VENV)/.installed $(PLUGINS) $(shell find plugins -name '*.py
 demo: install
 	$(BIN)/seqkit export --cell gru --force
 
-test: install-dev
+lint: install
+	$(BIN)/ruff check .
+
+test: install-dev lint
 	$(BIN)/python -m pytest -q tests $(dir $(PLUGINS))
 
 bench: install

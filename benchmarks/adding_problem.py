@@ -20,8 +20,7 @@ import time
 import torch
 
 import seqkit
-from seqkit.train import TrainConfig, evaluate, train
-
+from seqkit.training import TrainConfig, evaluate, train
 
 SOLVED = 0.01  # validation MSE counted as solved (the baseline is ~0.167)
 

@@ -3,7 +3,7 @@
     python benchmarks/bench_runtime.py [--repeats 20] [--hidden 64] [--threads 2]
 
 Prints a table of median latencies (ms) per cell and (batch, time), the ratio torch/onnxruntime (>1: onnxruntime
-is faster), then the wall time of `seqkit.export` (export + verification) vs a bare `torch.onnx.export` of the
+is faster), then the wall time of `seqkit.onnx.export` (export + verification) vs a bare `torch.onnx.export` of the
 same-sized nn.GRU. Measure on an otherwise idle machine: a loaded one lies. Medians of --repeats runs.
 """
 from __future__ import annotations
@@ -84,8 +84,8 @@ def export_times(hidden: int, repeats: int, workdir: Path) -> None:
                                   for _ in range(repeats)])
     print(f"\nexport wall time (median of {repeats}), gru hidden {hidden}:")
     print(f"  bare torch.onnx.export(dynamo=True)   {t_bare:7.2f} s")
-    print(f"  seqkit.export, no verification         {t_seq_nv:7.2f} s   ratio {t_seq_nv / t_bare:5.2f}")
-    print(f"  seqkit.export + verification           {t_seq:7.2f} s   ratio {t_seq / t_bare:5.2f}")
+    print(f"  seqkit.onnx.export, no verification         {t_seq_nv:7.2f} s   ratio {t_seq_nv / t_bare:5.2f}")
+    print(f"  seqkit.onnx.export + verification           {t_seq:7.2f} s   ratio {t_seq / t_bare:5.2f}")
 
 
 def _timed(fn) -> float:

@@ -19,7 +19,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from seqkit.audio import FrontEnd, wav_features  # noqa: E402
+from seqkit.kit.audio import FrontEnd, wav_features  # noqa: E402
 
 OUT = ROOT / "seqkit" / "datasets"
 

@@ -1,21 +1,69 @@
-"""seqkit: recurrent sequence models from pluggable cells and tasks, exported to verified ONNX."""
-from .hookspecs import hookimpl
+"""seqkit: recurrent sequence models from pluggable cells and tasks, exported to verified ONNX.
 
-__version__ = "0.1.0"
-#: version of the plugin API (hooks + Cell/Task contracts); plugins may require it, see docs/plugins.md
-PLUGIN_API_VERSION = 1
+The package root is lazy (PEP 562): ``import seqkit`` imports neither torch nor onnx. Each public name below is
+imported from its module the first time it is used, so ``seqkit --help`` and the torch-free runtime
+(:mod:`seqkit.runtime`) stay fast and light.
 
-from .cell import Cell, CellConfig  # noqa: E402
-from .lowering.scan import ScanCell  # noqa: E402
-from .errors import SeqkitError  # noqa: E402
-from .model import Composition, SequenceModel, compose  # noqa: E402
-from .plugins import load_plugins  # noqa: E402
-from .task import Task, TensorSpec  # noqa: E402
+    seqkit/
+      core/      hook specs, plugin manager, registries, the Cell and Task contracts, compose()
+      onnx/      lowerings (native ops, Scan), export, verification
+      runtime/   torch-free serving: numpy + onnxruntime only
+      training/  train / evaluate / runs, data splitting, gradient diagnostics
+      kit/       what tasks share: readers, pooled heads, labels, scaling, audio and video front ends
+      builtin/   the built-in cells and tasks, registered as plugins like any third-party package
+      cli/       the ``seqkit`` command, a thin layer over this API
+"""
+from __future__ import annotations
 
-__all__ = ["hookimpl", "Cell", "CellConfig", "ScanCell", "Task", "TensorSpec", "Composition", "SequenceModel", "compose",
-           "load_plugins", "SeqkitError", "__version__", "PLUGIN_API_VERSION"]
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .export import export, to_onnx  # noqa: E402
-from .verify import verify_against_torch, verify_file  # noqa: E402
+from seqkit._version import PLUGIN_API_VERSION, __version__
+from seqkit.errors import SeqkitError
 
-__all__ += ["export", "to_onnx", "verify_against_torch", "verify_file"]
+#: public name -> module that defines it
+_LAZY = {
+    "hookimpl": "seqkit.core.hookspecs",
+    "Cell": "seqkit.core.cell",
+    "CellConfig": "seqkit.core.cell",
+    "Task": "seqkit.core.task",
+    "TensorSpec": "seqkit.core.task",
+    "lengths_mask": "seqkit.core.masks",
+    "Composition": "seqkit.core.compose",
+    "SequenceModel": "seqkit.core.compose",
+    "compose": "seqkit.core.compose",
+    "load_plugins": "seqkit.core.plugins",
+    "Plugins": "seqkit.core.plugins",
+    "ScanCell": "seqkit.onnx.lowering.scan",
+    "export": "seqkit.onnx.export",
+    "to_onnx": "seqkit.onnx.export",
+    "verify_against_torch": "seqkit.onnx.verify",
+    "verify_file": "seqkit.onnx.verify",
+}
+
+__all__ = sorted([*_LAZY, "SeqkitError", "__version__", "PLUGIN_API_VERSION"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'seqkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from seqkit.core.cell import Cell, CellConfig
+    from seqkit.core.compose import Composition, SequenceModel, compose
+    from seqkit.core.hookspecs import hookimpl
+    from seqkit.core.masks import lengths_mask
+    from seqkit.core.plugins import Plugins, load_plugins
+    from seqkit.core.task import Task, TensorSpec
+    from seqkit.onnx.export import export, to_onnx
+    from seqkit.onnx.lowering.scan import ScanCell
+    from seqkit.onnx.verify import verify_against_torch, verify_file

@@ -26,10 +26,10 @@ import onnx
 import pytest
 import torch
 
-from .cell import CellConfig
-from .export import ExportResult, export
-from .model import compose
-from .plugins import Plugins, load_plugins
+from seqkit.core.cell import CellConfig
+from seqkit.core.compose import compose
+from seqkit.core.plugins import Plugins, load_plugins
+from seqkit.onnx.export import ExportResult, export
 
 
 def _plugins(plugins: Plugins | None, extra: dict | None) -> Plugins:
@@ -95,10 +95,10 @@ def assert_cell_contract(cell: str, cell_config: CellConfig | None = None, *, in
         with torch.no_grad():
             alone, alone_state = module(x[i:i + 1, :n], torch.tensor([n]))
         torch.testing.assert_close(outputs[i:i + 1, :n], alone, atol=atol, rtol=1e-4,
-                                   msg=lambda m: f"sample {i} padded vs alone: {m}")
+                                   msg=lambda m, i=i: f"sample {i} padded vs alone: {m}")
         for s, a in zip(state, alone_state):
             torch.testing.assert_close(s[:, i:i + 1], a, atol=atol, rtol=1e-4,
-                                       msg=lambda m: f"final state of sample {i} padded vs alone: {m}")
+                                       msg=lambda m, i=i: f"final state of sample {i} padded vs alone: {m}")
     module.train()
     out, st = module(x, lengths_t)
     (out.sum() + sum(s.sum() for s in st)).backward()
@@ -108,5 +108,5 @@ def assert_cell_contract(cell: str, cell_config: CellConfig | None = None, *, in
 
 @pytest.fixture
 def seqkit_plugins() -> Plugins:
-    """A fresh :class:`seqkit.plugins.Plugins` (every installed plugin) for one test."""
+    """A fresh :class:`seqkit.core.plugins.Plugins` (every installed plugin) for one test."""
     return load_plugins()

@@ -5,10 +5,8 @@ import torch
 
 import seqkit
 from seqkit.builtin.tasks.adding import generate
-from seqkit.diagnose import measure_composition
 from seqkit.errors import ConfigError, SeqkitError
-
-
+from seqkit.training.diagnose import measure_composition
 
 
 def task(plugins, **options):
@@ -83,7 +81,7 @@ def test_exports_and_verifies_with_every_builtin_cell(plugins, tmp_path):
 
 
 def test_a_gru_learns_a_short_adding_problem_and_diagnose_reads_the_run(plugins, tmp_path):
-    from seqkit.train import TrainConfig, load_run, train
+    from seqkit.training import TrainConfig, load_run, train
 
     c = seqkit.compose("gru", "adding", seqkit.CellConfig(hidden_size=16),
                        {"length": 10, "num_samples": 1000, "num_eval": 200}, plugins=plugins)

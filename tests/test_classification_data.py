@@ -7,8 +7,8 @@ import torch
 from click.testing import CliRunner
 
 from seqkit.cli import cli
-from seqkit.data import split_indices
 from seqkit.errors import SeqkitError
+from seqkit.training.data import split_indices
 
 
 @pytest.fixture

@@ -10,10 +10,8 @@ from torch import nn
 import seqkit
 from seqkit import Cell, hookimpl
 from seqkit.cli import cli
-from seqkit.diagnose import CellSpec, jacobian_norms, measure_cells
 from seqkit.errors import ConfigError, SeqkitError
-
-
+from seqkit.training.diagnose import CellSpec, jacobian_norms, measure_cells
 
 
 def reference_norms(cell, x):
@@ -28,7 +26,7 @@ def test_norms_equal_the_full_jacobian(plugins, name, monkeypatch):
     x = torch.randn(2, 6, 3)
     expected = reference_norms(cell.eval(), x)
     assert torch.allclose(jacobian_norms(cell, x), expected, rtol=1e-5, atol=1e-8)
-    monkeypatch.setattr("seqkit.diagnose.MAX_REPEAT_BATCH", 4)  # several backward passes, same answer
+    monkeypatch.setattr("seqkit.training.diagnose.MAX_REPEAT_BATCH", 4)  # several backward passes, same answer
     assert torch.allclose(jacobian_norms(cell, x), expected, rtol=1e-5, atol=1e-8)
 
 
@@ -154,7 +152,7 @@ def test_cli_bad_input(run, tmp_path, args, code, message):
 
 
 def tiny_run(path, cell, length, plugins):
-    from seqkit.train import TrainConfig, train
+    from seqkit.training import TrainConfig, train
 
     c = seqkit.compose(cell, "adding", seqkit.CellConfig(hidden_size=4),
                        {"length": length, "num_samples": 40, "num_eval": 10}, plugins=plugins)

@@ -5,7 +5,7 @@ import onnx
 import pytest
 
 import seqkit
-from seqkit.verify import verification_shapes
+from seqkit.onnx.verify import verification_shapes
 
 NATIVE = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 COMBOS = [(cell, bidi, layers, opts)
@@ -41,7 +41,7 @@ def test_poolings_and_numeric_features_export(tmp_path, plugins, pooling):
 def test_metadata_describes_the_model(tmp_path, plugins):
     composition = seqkit.compose("lstm", plugins=plugins, seed=3)
     seqkit.export(composition, tmp_path / "m.onnx")
-    meta = seqkit.verify.read_metadata(onnx.load(tmp_path / "m.onnx"))
+    meta = seqkit.onnx.verify.read_metadata(onnx.load(tmp_path / "m.onnx"))
     assert meta["version"] == seqkit.__version__ and meta["cell"] == "lstm" and meta["task"] == "classification"
     assert meta["config"] == composition.config()
     assert [s["name"] for s in meta["inputs"]] == ["tokens", "lengths"]

@@ -1,4 +1,4 @@
-"""Every hook in seqkit.hookspecs is documented in docs/plugins.md with its exact signature, and has a test.
+"""Every hook in seqkit.core.hookspecs is documented in docs/plugins.md with its exact signature, and has a test.
 
 (Datasette's idea: the docs cannot drift from the code, and no hook goes untested.)
 """
@@ -7,8 +7,8 @@ import inspect
 import re
 from pathlib import Path
 
-from seqkit import hookspecs
-from seqkit.plugins import HOOKS
+from seqkit.core import hookspecs
+from seqkit.core.plugins import HOOKS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "plugins.md"

@@ -5,7 +5,7 @@ import pytest
 
 import seqkit
 from seqkit import hookimpl
-from seqkit.cell import Cell
+from seqkit.core.cell import Cell
 from seqkit.errors import PluginError, SeqkitError
 
 

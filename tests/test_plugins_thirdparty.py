@@ -18,8 +18,8 @@ from torch import nn
 
 import seqkit
 from seqkit import hookimpl
-from seqkit.cell import Cell
 from seqkit.cli import cli
+from seqkit.core.cell import Cell
 from seqkit.errors import ExportError, PluginError
 
 

@@ -1,7 +1,8 @@
 """Property: for random cell configurations and shapes, onnxruntime equals PyTorch."""
 import numpy as np
 import torch
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import seqkit
 from seqkit.runtime import open_session

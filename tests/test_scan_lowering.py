@@ -11,7 +11,7 @@ from torch import nn
 import seqkit
 from seqkit import hookimpl
 from seqkit.errors import ExportError, SeqkitError
-from seqkit.lowering.scan import reverse_index, reverse_within_lengths
+from seqkit.onnx.lowering.scan import reverse_index, reverse_within_lengths
 from seqkit.testing import assert_cell_contract, assert_exports
 
 
@@ -124,14 +124,14 @@ def test_a_step_cell_exports_as_one_scan_and_verifies_at_unseen_shapes(loaded, t
 
 
 def test_no_unrolling_the_graph_does_not_depend_on_the_trace_length(loaded, monkeypatch):
-    export_module = importlib.import_module("seqkit.export")
+    export_module = importlib.import_module("seqkit.onnx.export")
     composition = seqkit.compose("mgu", "classification", seqkit.CellConfig(hidden_size=4, num_layers=2),
                                  plugins=loaded)
     counts = []
     for time in (3, 12):
         monkeypatch.setattr(export_module, "TRACE_SHAPE", (2, time))
         proto = seqkit.to_onnx(composition)
-        counts.append(sorted((n.op_type for n in _all_nodes(proto.graph))))
+        counts.append(sorted(n.op_type for n in _all_nodes(proto.graph)))
     assert counts[0] == counts[1]
     assert counts[0].count("Scan") == 2
 

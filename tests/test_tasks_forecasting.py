@@ -5,9 +5,9 @@ import pytest
 import torch
 
 import seqkit
-from seqkit.cell import CellConfig
+from seqkit.core.cell import CellConfig
 from seqkit.errors import ConfigError, SeqkitError
-from seqkit.train import TrainConfig, evaluate, load_run, prepare, train
+from seqkit.training import TrainConfig, evaluate, load_run, prepare, train
 
 
 def task(plugins, **options):

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 import seqkit
-from seqkit.audio import FrontEnd, log_mel, mel_filterbank, read_wav
-from seqkit.cell import CellConfig
+from seqkit.core.cell import CellConfig
 from seqkit.errors import SeqkitError
-from seqkit.train import TrainConfig, evaluate, prepare, train
+from seqkit.kit.audio import FrontEnd, log_mel, mel_filterbank, read_wav
+from seqkit.training import TrainConfig, evaluate, prepare, train
 
 WAVS = resources.files("seqkit.datasets") / "speech" / "digits_wav"
 

@@ -4,11 +4,10 @@ import pytest
 import torch
 
 import seqkit
-from seqkit.cell import CellConfig
+from seqkit.core.cell import CellConfig
 from seqkit.errors import ConfigError, SeqkitError
-from seqkit.train import TrainConfig, evaluate, prepare, train
-from seqkit.video import MOTIONS, pan_clip
-
+from seqkit.kit.video import MOTIONS, pan_clip
+from seqkit.training import TrainConfig, evaluate, prepare, train
 
 
 def task(plugins, **options):

@@ -9,11 +9,11 @@ import torch
 from click.testing import CliRunner
 
 import seqkit
-from seqkit.cell import CellConfig
 from seqkit.cli import cli
+from seqkit.core.cell import CellConfig
 from seqkit.errors import SeqkitError
-from seqkit.train import TrainConfig, evaluate, load_run, prepare, train
-from seqkit.verify import read_metadata
+from seqkit.onnx.verify import read_metadata
+from seqkit.training import TrainConfig, evaluate, load_run, prepare, train
 
 SMALL = CellConfig(hidden_size=8)
 FAST = TrainConfig(epochs=2, batch_size=8, lr=1e-2, progress=False)

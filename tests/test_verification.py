@@ -10,10 +10,10 @@ import torch
 
 import seqkit
 from seqkit.errors import ProviderError, VerificationError
+from seqkit.onnx.verify import check_file, verify_against_torch
 from seqkit.runtime import open_session
-from seqkit.verify import check_file, verify_against_torch
 
-export_mod = importlib.import_module("seqkit.export")  # the module, not the function seqkit.export
+export_mod = importlib.import_module("seqkit.onnx.export")  # the module, not the function seqkit.onnx.export
 
 
 def test_a_different_model_is_caught(tmp_path, plugins):

@@ -1,60 +1,55 @@
 """The ``seqkit`` command: a thin layer over the Python API (parse options, call, print).
 
-Commands live in models.py (plugins, export, verify), training.py (train, evaluate) and diagnose.py.
+Commands are registered explicitly in :data:`COMMANDS` and imported only when used (or listed by --help), so
+``seqkit --help`` imports neither torch nor onnxruntime. Each command module imports nothing heavy at the top:
+the API it calls is imported inside the command. Shared options, parsing and printing live in common.py.
 """
 from __future__ import annotations
 
-import json
+import importlib
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from .. import __version__
-from ..errors import SeqkitError, VerificationError
+from seqkit._version import __version__
 
-out = Console(highlight=False, soft_wrap=True)
+#: command name -> "module:attribute" of its click command, in the order --help lists them
+COMMANDS = {
+    "plugins": "seqkit.cli.models:plugins",
+    "export": "seqkit.cli.models:export",
+    "verify": "seqkit.cli.models:verify",
+    "train": "seqkit.cli.training:train",
+    "evaluate": "seqkit.cli.training:evaluate",
+    "diagnose": "seqkit.cli.diagnose:diagnose",
+}
 
 
 class SeqkitGroup(click.Group):
-    """Turns :class:`SeqkitError` into one line on stderr and exit code 1, without a traceback."""
+    """Lazily loads commands from :data:`COMMANDS`; turns :class:`SeqkitError` into one line on stderr and exit
+    code 1, without a traceback."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
 
     def invoke(self, ctx):
+        from seqkit.errors import SeqkitError, VerificationError
+
         try:
             return super().invoke(ctx)
         except VerificationError as exc:
             if exc.report is not None and not ctx.meta.get("json"):
+                from seqkit.cli.common import print_report
+
                 print_report(exc.report)
             raise click.ClickException(str(exc)) from None
         except SeqkitError as exc:
             raise click.ClickException(str(exc)) from None
-
-
-def parse_options(pairs: tuple[str, ...], what: str) -> dict:
-    """``("a=1", "b=relu")`` -> ``{"a": 1, "b": "relu"}`` (values parsed as JSON where they can be)."""
-    values = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise SeqkitError(f"{what} option {pair!r} is not KEY=VALUE, e.g. nonlinearity=relu")
-        try:
-            values[key] = json.loads(raw)
-        except ValueError:
-            values[key] = raw
-    return values
-
-
-def print_report(report) -> None:
-    table = Table(title=f"verification on {', '.join(report.providers_used)}"
-                  + (f" (atol {report.atol:g}, rtol {report.rtol:g})" if report.atol is not None else ""))
-    for col in ("batch", "time", "output", "max abs err", "max rel err", "ok"):
-        table.add_column(col, justify="right" if col not in ("output", "ok") else "left")
-    for c in report.checks:
-        table.add_row(str(c.batch), str(c.time), c.output, f"{c.max_abs:.2e}", f"{c.max_rel:.2e}",
-                      ("ok" if c.ok else "FAIL " + c.note))
-    out.print(table)
-    for problem in report.problems:
-        out.print(f"[red]problem:[/red] {problem}")
 
 
 @click.group(cls=SeqkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,25 +69,5 @@ def cli():
     """
 
 
-def positive(ctx, param, value):
-    if value is not None and value <= 0:
-        raise click.BadParameter("must be > 0")
-    return value
-
-
-def metrics_table(title: str, metrics: dict, baseline: dict) -> Table:
-    table = Table(title=title)
-    for col in ("metric", "model", "baseline"):
-        table.add_column(col, justify="left" if col == "metric" else "right")
-    for name, value in metrics.items():
-        if isinstance(value, float):
-            table.add_row(name, f"{value:.4f}", f"{baseline[name]:.4f}" if name in baseline else "-")
-    return table
-
-
 def main(argv=None):
     cli.main(args=argv, prog_name="seqkit")
-
-
-# the commands register themselves on `cli`
-from . import diagnose, models, training  # noqa: E402,F401

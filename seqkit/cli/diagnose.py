@@ -5,12 +5,12 @@ import json
 from pathlib import Path
 
 import click
-from rich.table import Table
 
-from ..errors import SeqkitError
-from . import cli, out, parse_options, positive
+from seqkit.cli.common import out, parse_options, positive
+from seqkit.errors import SeqkitError
 
-@cli.group()
+
+@click.group()
 def diagnose():
     """Measurements that explain how a model behaves (see docs/gradients.md)."""
 
@@ -50,14 +50,16 @@ def gradients(cells, run_dirs, data, length, hidden_size, input_size, batch, see
       seqkit diagnose gradients --cell lstm --cell lstm:forget_bias=null --png lstm.png
       seqkit diagnose gradients --run runs/gru-adding --run runs/lstm-adding --data adding
     """
-    from .. import diagnose as d
+    from rich.table import Table
+
+    from seqkit.training import diagnose as d
 
     if run_dirs and cells:
         raise SeqkitError("give either --run or --cell, not both")
     if data and not run_dirs:
         raise SeqkitError("--data needs --run (fresh cells are measured on random inputs)")
     if run_dirs:
-        from ..train import load_run
+        from seqkit.training import load_run
 
         report = d.combine([d.measure_composition(load_run(r), length=length, seeds=seeds, batch=batch, data=data,
                                                   label=Path(r).name) for r in run_dirs])

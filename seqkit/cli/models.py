@@ -5,17 +5,22 @@ import json
 from pathlib import Path
 
 import click
-from rich.markup import escape  # plugin text such as '[batch, time]' is not markup
-from rich.table import Table
 
-from ..cell import CellConfig
-from ..errors import SeqkitError
-from ..export import DEFAULT_OPSET
-from ..runtime import PROVIDERS
-from . import cli, out, parse_options, positive, print_report
+from seqkit.cli.common import (
+    cell_config,
+    json_option,
+    model_options,
+    out,
+    parse_options,
+    print_report,
+    provider_option,
+)
+from seqkit.errors import SeqkitError
+from seqkit.onnx import DEFAULT_OPSET
 
-@cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+@click.command()
+@json_option("Print JSON instead of a table.")
 def plugins(as_json):
     """List registered cells and tasks with the plugin and distribution each comes from.
 
@@ -26,15 +31,13 @@ def plugins(as_json):
     Example:
       seqkit plugins --json
     """
-    from ..plugins import load_plugins
+    from rich.markup import escape  # plugin text such as '[batch, time]' is not markup
+    from rich.table import Table
+
+    from seqkit.core.plugins import load_plugins
 
     loaded = load_plugins()
-    rows = [{"kind": reg.kind, "name": e.name, "plugin": e.source.plugin, "distribution": e.source.distribution,
-             "version": e.source.version, "description": e.description}
-            for reg in (loaded.cells, loaded.tasks) for e in (reg.entries[n] for n in reg.names())]
-    conflicts = [f"{reg.kind} '{name}' claimed by {' and '.join(str(e.source) for e in entries)}"
-                 for reg in (loaded.cells, loaded.tasks) for name, entries in reg.conflicts.items()]
-    problems = [str(p) for p in loaded.problems] + conflicts
+    rows, problems = loaded.table(), loaded.all_problems()
     if as_json:
         click.echo(json.dumps({"plugins": rows, "problems": problems, "disabled": loaded.disabled}, indent=2))
         return
@@ -50,29 +53,19 @@ def plugins(as_json):
         out.print(f"disabled by SEQKIT_DISABLE_PLUGINS: {', '.join(loaded.disabled)}")
 
 
-@cli.command()
+@click.command()
 @click.argument("run", required=False, type=click.Path(exists=True, file_okay=False))
-@click.option("--cell", default="gru", show_default=True, help="Registered cell name (see 'seqkit plugins').")
-@click.option("--task", default="classification", show_default=True, help="Registered task name.")
-@click.option("--hidden-size", type=int, default=32, show_default=True, callback=positive)
-@click.option("--num-layers", type=int, default=1, show_default=True, callback=positive)
-@click.option("--bidirectional/--unidirectional", default=False, show_default=True)
-@click.option("--dropout", type=float, default=0.0, show_default=True, help="Between layers, in training only.")
-@click.option("-O", "--cell-option", "cell_options", multiple=True, metavar="KEY=VALUE",
-              help="Cell-specific option, e.g. -O nonlinearity=relu (rnn) or -O forget_bias=1.0 (lstm).")
-@click.option("-T", "--task-option", "task_options", multiple=True, metavar="KEY=VALUE",
-              help="Task option, e.g. -T num_classes=5 -T pooling=mean.")
-@click.option("--opset", type=int, default=DEFAULT_OPSET, show_default=True)
+@model_options()
+@click.option("--opset", type=int, default=DEFAULT_OPSET, show_default=True, help="ONNX opset of the written file.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Output file [default: CELL-TASK.onnx, or RUN/model.onnx].")
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
-@click.option("--provider", type=click.Choice(sorted(PROVIDERS)), default="cpu", show_default=True,
-              help="onnxruntime provider that runs the verification.")
+@provider_option("onnxruntime provider that runs the verification.")
 @click.option("--atol", type=float, default=None, help="Absolute tolerance [default: per provider].")
 @click.option("--rtol", type=float, default=None, help="Relative tolerance [default: per provider].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the initial weights.")
 @click.option("--no-verify", is_flag=True, help="Skip the onnxruntime comparison (the file is still checked).")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable JSON report.")
+@json_option("Print a machine-readable JSON report.")
 @click.pass_context
 def export(ctx, run, cell, task, hidden_size, num_layers, bidirectional, dropout, cell_options, task_options, opset,
            output, force, provider, atol, rtol, seed, no_verify, as_json):
@@ -89,8 +82,8 @@ def export(ctx, run, cell, task, hidden_size, num_layers, bidirectional, dropout
       seqkit export --cell rnn -O nonlinearity=relu -T pooling=max --json
       seqkit export runs/bm -o bm.onnx       the trained model of a 'seqkit train' run
     """
-    from ..export import export as do_export
-    from ..model import compose
+    from seqkit.core.compose import compose
+    from seqkit.onnx.export import export as do_export
 
     ctx.meta["json"] = as_json
     model_options = ("cell", "task", "hidden_size", "num_layers", "bidirectional", "dropout", "cell_options",
@@ -99,12 +92,12 @@ def export(ctx, run, cell, task, hidden_size, num_layers, bidirectional, dropout
     if run and given:
         raise SeqkitError(f"RUN fixes the model; drop --{given[0].replace('_', '-')} (it comes from {run}/config.json)")
     if run:
-        from ..train import load_run
+        from seqkit.training import load_run
 
         composition = load_run(run)
         default_output = str(Path(run) / "model.onnx")
     else:
-        config = CellConfig(hidden_size, num_layers, bidirectional, dropout, parse_options(cell_options, "cell"))
+        config = cell_config(hidden_size, num_layers, bidirectional, dropout, cell_options)
         composition = compose(cell, task, config, parse_options(task_options, "task"), seed=seed)
         default_output = f"{cell}-{task}.onnx"
     result = do_export(composition, output or default_output, opset=opset, force=force,
@@ -118,10 +111,10 @@ def export(ctx, run, cell, task, hidden_size, num_layers, bidirectional, dropout
     out.print(f"wrote {result.path} ({verdict}, opset {result.opset}, {result.seconds:.1f} s)")
 
 
-@cli.command()
+@click.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
-@click.option("--provider", type=click.Choice(sorted(PROVIDERS)), default="cpu", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable JSON report.")
+@provider_option()
+@json_option("Print a machine-readable JSON report.")
 def verify(model, provider, as_json):
     """Run a seqkit ONNX file alone (no PyTorch model) at several shapes and print its metadata.
 
@@ -132,7 +125,7 @@ def verify(model, provider, as_json):
     Example:
       seqkit verify gru-classification.onnx --provider cpu
     """
-    from ..verify import verify_file
+    from seqkit.onnx.verify import verify_file
 
     report = verify_file(model, provider)
     if as_json:
@@ -144,13 +137,6 @@ def verify(model, provider, as_json):
         for kind in ("inputs", "outputs"):
             for s in meta.get(kind, []):
                 out.print(f"  {kind[:-1]} {s['name']} {s['dtype']}{s['shape']}: {s['description']}")
-        table = Table(title=f"run on {', '.join(report.providers_used)}")
-        for col in ("batch", "time", "output", "ok"):
-            table.add_column(col)
-        for c in report.checks:
-            table.add_row(str(c.batch), str(c.time), c.output, "ok" if c.ok else "FAIL " + c.note)
-        out.print(table)
-        for p in report.problems:
-            out.print(f"[red]problem:[/red] {p}")
+        print_report(report)
     if not report.ok:
         raise SeqkitError(f"{model} failed verification: {report.failures()[0]}")

@@ -5,38 +5,42 @@ import json
 
 import click
 
-from ..cell import CellConfig
-from . import cli, metrics_table, out, parse_options, positive
+from seqkit.cli.common import (
+    cell_config,
+    json_option,
+    metrics_table,
+    model_options,
+    out,
+    parse_options,
+    positive,
+    train_default,
+)
+from seqkit.training.config import TrainConfig
 
-@cli.command()
-@click.option("--task", default="classification", show_default=True, help="Registered task name.")
-@click.option("--cell", default="gru", show_default=True, help="Registered cell name (see 'seqkit plugins').")
+
+@click.command()
+@model_options()
 @click.option("--data", required=True, help="Built-in dataset name (e.g. basic-motions, fortunes) or a data file.")
 @click.option("--val-data", default=None, help="Validation data [default: --val-fraction of --data, seeded].")
-@click.option("--epochs", type=int, default=10, show_default=True, callback=positive)
-@click.option("--batch-size", type=int, default=32, show_default=True, callback=positive)
-@click.option("--lr", type=float, default=1e-3, show_default=True, help="AdamW learning rate.")
-@click.option("--clip-norm", type=float, default=1.0, show_default=True, help="Gradient norm clipping; 0 disables.")
-@click.option("--patience", type=int, default=5, show_default=True,
+@click.option("--epochs", type=int, default=train_default("epochs"), show_default=True, callback=positive)
+@click.option("--batch-size", type=int, default=train_default("batch_size"), show_default=True, callback=positive)
+@click.option("--lr", type=float, default=train_default("lr"), show_default=True, help="AdamW learning rate.")
+@click.option("--clip-norm", type=float, default=train_default("clip_norm"), show_default=True,
+              help="Gradient norm clipping; 0 disables.")
+@click.option("--patience", type=int, default=train_default("patience"), show_default=True,
               help="Stop after this many epochs without a better validation metric; 0 disables.")
-@click.option("--val-fraction", type=float, default=0.1, show_default=True)
-@click.option("--weight-decay", type=float, default=0.0, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for weights, split and shuffling.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@click.option("--val-fraction", type=float, default=train_default("val_fraction"), show_default=True)
+@click.option("--weight-decay", type=float, default=train_default("weight_decay"), show_default=True)
+@click.option("--seed", type=int, default=train_default("seed"), show_default=True,
+              help="Seed for weights, split and shuffling.")
+@click.option("--device", default=train_default("device"), show_default=True, help="cpu, cuda or cuda:N.")
 @click.option("--run-dir", type=click.Path(file_okay=False), default=None,
               help="Where the run is written [default: runs/CELL-TASK-TIMESTAMP].")
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its checkpoint (same options).")
-@click.option("--hidden-size", type=int, default=32, show_default=True, callback=positive)
-@click.option("--num-layers", type=int, default=1, show_default=True, callback=positive)
-@click.option("--bidirectional/--unidirectional", default=False, show_default=True)
-@click.option("--dropout", type=float, default=0.0, show_default=True, help="Between layers, in training only.")
-@click.option("-O", "--cell-option", "cell_options", multiple=True, metavar="KEY=VALUE", help="Cell option.")
-@click.option("-T", "--task-option", "task_options", multiple=True, metavar="KEY=VALUE",
-              help="Task option, e.g. -T text_column=review -T label_column=stars -T pooling=mean.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (it is off anyway when stderr is not a terminal).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def train(task, cell, data, val_data, epochs, batch_size, lr, clip_norm, patience, val_fraction, weight_decay, seed,
-          device, run_dir, resume, hidden_size, num_layers, bidirectional, dropout, cell_options, task_options,
+@json_option("Print the result as JSON.")
+def train(cell, task, hidden_size, num_layers, bidirectional, dropout, cell_options, task_options, data, val_data,
+          epochs, batch_size, lr, clip_norm, patience, val_fraction, weight_decay, seed, device, run_dir, resume,
           no_progress, as_json):
     """Fit the task's preprocessing on --data, train CELL on it and write a run directory.
 
@@ -49,10 +53,10 @@ def train(task, cell, data, val_data, epochs, batch_size, lr, clip_norm, patienc
       seqkit train --data reviews.csv -T text_column=review -T label_column=stars --hidden-size 64
       seqkit train --data basic-motions --epochs 60 --run-dir runs/bm --resume
     """
-    from ..train import TrainConfig, prepare
-    from ..train import train as do_train
+    from seqkit.training import prepare
+    from seqkit.training import train as do_train
 
-    config = CellConfig(hidden_size, num_layers, bidirectional, dropout, parse_options(cell_options, "cell"))
+    config = cell_config(hidden_size, num_layers, bidirectional, dropout, cell_options)
     prepared = prepare(cell, task, data, config, parse_options(task_options, "task"), seed=seed, val_data=val_data,
                        val_fraction=val_fraction)
     result = do_train(prepared.composition, prepared.train_data, prepared.val_data,
@@ -69,13 +73,13 @@ def train(task, cell, data, val_data, epochs, batch_size, lr, clip_norm, patienc
     out.print(f"wrote {result.run_dir}")
 
 
-@cli.command()
+@click.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--data", required=True, help="Built-in dataset name or a data file.")
 @click.option("--split", default="test", show_default=True, help="Split of a built-in dataset.")
 @click.option("--batch-size", type=int, default=None, callback=positive, help="[default: the run's]")
 @click.option("--device", default="cpu", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@json_option("Print the metrics as JSON.")
 def evaluate(run, data, split, batch_size, device, as_json):
     """Score the trained model in RUN on --data, next to the task's baseline (e.g. the majority class).
 
@@ -84,7 +88,7 @@ def evaluate(run, data, split, batch_size, device, as_json):
       seqkit evaluate runs/bm --data basic-motions
       seqkit evaluate runs/reviews --data test.csv --json
     """
-    from ..train import evaluate as do_evaluate
+    from seqkit.training import evaluate as do_evaluate
 
     result = do_evaluate(run, data, split=split, batch_size=batch_size, device=device)
     if as_json:

@@ -3,9 +3,8 @@ import pytest
 import torch
 
 import seqkit
-from seqkit.testing import assert_cell_contract, assert_exports, seqkit_plugins  # noqa: F401 (fixture)
-
 import seqkit_indrnn
+from seqkit.testing import assert_cell_contract, assert_exports, seqkit_plugins  # noqa: F401 (fixture)
 
 
 def test_the_installed_entry_point_registers_the_cell(seqkit_plugins):
@@ -42,7 +41,7 @@ def test_options_are_checked_up_front():
 
 def test_learns_the_adding_problem(tmp_path):
     """Two stacked IndRNN layers (as in the paper) beat the adding problem's baseline by far in a few seconds."""
-    from seqkit.train import TrainConfig, prepare, train
+    from seqkit.training import TrainConfig, prepare, train
 
     torch.set_num_threads(1)
     task = {"length": 10, "num_samples": 1000, "num_eval": 200}

@@ -5,9 +5,8 @@ import pytest
 import torch
 
 import seqkit
-from seqkit.testing import assert_exports, seqkit_plugins  # noqa: F401 (fixture)
-
 import seqkit_tagging
+from seqkit.testing import assert_exports, seqkit_plugins  # noqa: F401 (fixture)
 
 
 def test_the_installed_entry_point_registers_the_task(seqkit_plugins):
@@ -59,7 +58,7 @@ def test_jsonl_data_fit_and_errors(tmp_path):
 
 def test_learns_to_tag_brackets(tmp_path):
     """Tags depend on earlier tokens (inside or outside a span): the model must beat the majority tag clearly."""
-    from seqkit.train import TrainConfig, prepare, train
+    from seqkit.training import TrainConfig, prepare, train
 
     torch.set_num_threads(1)
     options = {"length": 16, "num_samples": 600, "num_eval": 150}

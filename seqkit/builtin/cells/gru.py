@@ -2,7 +2,7 @@
 from torch import nn
 
 from seqkit import hookimpl
-from seqkit.lowering.native import NativeRecurrentCell
+from seqkit.onnx.lowering.native import NativeRecurrentCell
 
 
 class GRUCell(NativeRecurrentCell):

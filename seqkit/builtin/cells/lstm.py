@@ -10,7 +10,7 @@ from torch import nn
 
 from seqkit import hookimpl
 from seqkit.errors import ConfigError
-from seqkit.lowering.native import NativeRecurrentCell
+from seqkit.onnx.lowering.native import NativeRecurrentCell
 
 
 class LSTMCell(NativeRecurrentCell):

@@ -3,7 +3,7 @@ from torch import nn
 
 from seqkit import hookimpl
 from seqkit.errors import ConfigError
-from seqkit.lowering.native import NativeRecurrentCell
+from seqkit.onnx.lowering.native import NativeRecurrentCell
 
 
 class RNNCell(NativeRecurrentCell):
@@ -17,8 +17,9 @@ class RNNCell(NativeRecurrentCell):
     def build_module(self, input_size, config):
         if self.option("nonlinearity") not in ("tanh", "relu"):
             raise ConfigError(f"rnn nonlinearity must be tanh or relu, got {self.option('nonlinearity')!r}")
-        return nn.RNN(input_size, config.hidden_size, num_layers=config.num_layers, nonlinearity=self.option("nonlinearity"),
-                      bidirectional=config.bidirectional, dropout=config.dropout, batch_first=True)
+        return nn.RNN(input_size, config.hidden_size, num_layers=config.num_layers,
+                      nonlinearity=self.option("nonlinearity"), bidirectional=config.bidirectional,
+                      dropout=config.dropout, batch_first=True)
 
 
 @hookimpl

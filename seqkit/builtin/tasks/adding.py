@@ -18,8 +18,9 @@ import torch
 from torch import nn
 
 from seqkit import hookimpl
+from seqkit.core.task import Task, TensorSpec
 from seqkit.errors import ConfigError, SeqkitError
-from seqkit.task import Task, TensorSpec, pool
+from seqkit.kit.heads import pool
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
 

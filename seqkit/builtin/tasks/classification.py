@@ -22,10 +22,12 @@ import torch
 from torch import nn
 
 from seqkit import hookimpl
-from seqkit.data import ARRAY_SUFFIXES, pad, read_table
-from seqkit.features import ClassifierTask, Item, mean_std, read_npz_items
+from seqkit.core.task import TensorSpec
 from seqkit.errors import ConfigError, SeqkitError
-from seqkit.task import POOLINGS, TensorSpec
+from seqkit.kit.heads import POOLINGS
+from seqkit.kit.labels import Item, LabelledTask, read_npz_items
+from seqkit.kit.readers import ARRAY_SUFFIXES, pad, read_table
+from seqkit.kit.scaling import mean_std
 
 PAD, UNK = 0, 1
 TOKEN_RE = re.compile(r"\w+|[^\w\s]")
@@ -78,7 +80,7 @@ class _Encoder(nn.Module):
         return ((x - self.mean) / self.std if self.normalise else x), lengths
 
 
-class ClassificationTask(ClassifierTask):
+class ClassificationTask(LabelledTask):
     """Sequence -> class logits, with length-aware pooling (last valid step, mean or max)."""
 
     Config = ClassificationConfig

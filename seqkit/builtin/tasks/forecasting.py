@@ -27,10 +27,11 @@ import torch
 from torch import nn
 
 from seqkit import hookimpl
-from seqkit.data import read_table
+from seqkit.core.task import Task, TensorSpec
 from seqkit.errors import ConfigError, SeqkitError
-from seqkit.features import Standardize, mean_std
-from seqkit.task import Task, TensorSpec, pool
+from seqkit.kit.heads import pool
+from seqkit.kit.readers import read_table
+from seqkit.kit.scaling import Standardize, mean_std
 
 # name: (file, season, description)
 DATASETS = {

@@ -6,7 +6,7 @@ from the cell outputs pooled over each utterance's valid frames.
 
 Data: built-in ``japanese-vowels`` (12 LPC cepstrum coefficients per frame, 9 speakers) and ``spoken-digits``
 (20 log-mel energies per frame of digit words synthesised by espeak-ng, 10 words), a folder of 16 kHz WAV files
-in per-label subfolders (turned into log-mel frames by :mod:`seqkit.audio`, numpy only, outside the model), or an
+in per-label subfolders (turned into log-mel frames by :mod:`seqkit.kit.audio`, numpy only, outside the model), or an
 ``.npz`` with ``frames [items, time, coeffs]``, ``labels [items]`` and optional ``lengths [items]``.
 """
 from __future__ import annotations
@@ -19,10 +19,11 @@ import numpy as np
 from torch import nn
 
 from seqkit import hookimpl
-from seqkit.audio import FrontEnd, wav_folder
+from seqkit.core.task import TensorSpec
 from seqkit.errors import ConfigError, SeqkitError
-from seqkit.features import Item, LabelledSequenceTask, Standardize, mean_std, read_npz_items
-from seqkit.task import TensorSpec
+from seqkit.kit.audio import FrontEnd, wav_folder
+from seqkit.kit.labels import Item, LabelledSequenceTask, read_npz_items
+from seqkit.kit.scaling import Standardize, mean_std
 
 DATASETS = {
     "japanese-vowels": "JapaneseVowels (UCI): 12 LPC cepstrum coefficients per frame, 7-29 frames, 9 male speakers "
@@ -37,7 +38,7 @@ class SpeechFramesConfig:
     num_coeffs: int = 12           # coefficients per frame (set by fit() from the data)
     num_classes: int = 9
     pooling: str = "mean"          # last | mean | max, over each utterance's valid frames
-    # log-mel front end for WAV folders (seqkit.audio.FrontEnd; numpy, outside the model)
+    # log-mel front end for WAV folders (seqkit.kit.audio.FrontEnd; numpy, outside the model)
     sample_rate: int = 16000
     win_ms: float = 25.0
     hop_ms: float = 10.0
@@ -111,7 +112,7 @@ class SpeechFramesTask(LabelledSequenceTask):
             fe = self.front_end()
             frames, labels, files = wav_folder(path, fe)
             what = (f"log-mel: {fe.n_mels} mels, {fe.win_ms:g} ms Hann window every {fe.hop_ms:g} ms at "
-                    f"{fe.sample_rate} Hz (seqkit.audio, numpy, outside the model)")
+                    f"{fe.sample_rate} Hz (seqkit.kit.audio, numpy, outside the model)")
             return [Item(f, label, name, what) for f, label, name in zip(frames, labels, files)]
         return read_npz_items(path, "frames", (None,), str(path))
 
@@ -130,7 +131,7 @@ class SpeechFramesTask(LabelledSequenceTask):
             names = [str(a["words"][v]) for v in a["labels"]]
             fe = FrontEnd()
             what = (f"log-mel: {fe.n_mels} mels, {fe.win_ms:g} ms Hann window every {fe.hop_ms:g} ms at "
-                    f"{fe.sample_rate} Hz (seqkit.audio, numpy, outside the model)")
+                    f"{fe.sample_rate} Hz (seqkit.kit.audio, numpy, outside the model)")
         return [Item(a["frames"][starts[i]:starts[i + 1]].astype(np.float32), names[i], f"{name} ({split}) item {i}",
                      what) for i in np.flatnonzero(keep)]
 
@@ -149,7 +150,7 @@ class SpeechFramesTask(LabelledSequenceTask):
         meta = super().metadata()
         c = self.config
         meta["front_end"] = {"sample_rate": c.sample_rate, "win_ms": c.win_ms, "hop_ms": c.hop_ms,
-                             "n_mels": c.n_mels, "implementation": "seqkit.audio.log_mel (numpy), not in the graph"}
+                             "n_mels": c.n_mels, "implementation": "seqkit.kit.audio.log_mel (numpy), not in the graph"}
         return meta
 
 

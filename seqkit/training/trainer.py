@@ -13,50 +13,35 @@ import os
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
-from . import __version__
-from .cell import CellConfig
-from .data import batches, split_indices, stratify_groups, subset, to_device
-from .errors import ConfigError, SeqkitError
-from .model import Composition, compose
-from .plugins import Plugins, load_plugins
-from .runs import (CHECKPOINT, CONFIG, CURVES, WEIGHTS, default_run_dir, read_checkpoint, read_json, read_weights,
-                   to_json, write_curves, write_epoch, write_json, write_metrics)
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 1e-3
-    clip_norm: float | None = 1.0   # gradient norm clipping; 0 or None disables it
-    patience: int | None = 5        # stop after this many epochs without a better validation metric; 0/None: never
-    val_fraction: float = 0.1       # carved (seeded, stratified by task.stratify) from train when no val_data
-    seed: int = 0
-    device: str = "cpu"             # "cpu", "cuda", "cuda:N"
-    progress: bool = True           # rich progress bar, only when stderr is a terminal
-    weight_decay: float = 0.0       # AdamW's decoupled weight decay
-
-    def validate(self) -> None:
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if not self.lr > 0:
-            raise ConfigError(f"learning rate must be > 0, got {self.lr!r}")
-        if self.clip_norm is not None and self.clip_norm < 0:
-            raise ConfigError(f"clip_norm must be >= 0 (0 disables clipping), got {self.clip_norm!r}")
-        if self.patience is not None and self.patience < 0:
-            raise ConfigError(f"patience must be >= 0 (0 disables early stopping), got {self.patience!r}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction!r}")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+from seqkit._version import __version__
+from seqkit.core.cell import CellConfig
+from seqkit.core.compose import Composition, compose
+from seqkit.core.plugins import Plugins, load_plugins
+from seqkit.errors import SeqkitError
+from seqkit.training.config import TrainConfig
+from seqkit.training.data import batches, split_indices, stratify_groups, subset, to_device
+from seqkit.training.runs import (
+    CHECKPOINT,
+    CONFIG,
+    CURVES,
+    WEIGHTS,
+    default_run_dir,
+    read_checkpoint,
+    read_json,
+    read_weights,
+    to_json,
+    write_curves,
+    write_epoch,
+    write_json,
+    write_metrics,
+)
 
 
 @dataclass

@@ -18,15 +18,13 @@ from pathlib import Path
 import onnx
 import torch
 
-from . import __version__
-from .errors import ExportError, SeqkitError, VerificationError
-from .files import atomic_path
-from .model import Composition
-from .task import TensorSpec
-from .verify import META_PREFIX, Report, check_file, verify_against_torch
-
-DEFAULT_OPSET = 18
-TRACE_SHAPE = (3, 7)  # batch and time > 1, so torch.export cannot specialise them to 0/1
+from seqkit._version import __version__
+from seqkit.core.compose import Composition
+from seqkit.core.task import TensorSpec
+from seqkit.errors import ExportError, SeqkitError, VerificationError
+from seqkit.files import atomic_path
+from seqkit.onnx import DEFAULT_OPSET, TRACE_SHAPE
+from seqkit.onnx.verify import META_PREFIX, Report, check_file, verify_against_torch
 
 
 @dataclass

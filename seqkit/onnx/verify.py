@@ -14,9 +14,10 @@ import numpy as np
 import onnx
 import torch
 
-from . import runtime
-from .errors import SeqkitError
-from .task import TensorSpec, sample_inputs
+from seqkit.core.task import TensorSpec, sample_inputs
+from seqkit.errors import SeqkitError
+from seqkit.onnx import TRACE_SHAPE
+from seqkit.runtime import session as runtime
 
 META_PREFIX = "seqkit."
 
@@ -129,7 +130,7 @@ def _compare(ours: np.ndarray, ref: np.ndarray, atol: float, rtol: float) -> tup
 
 def verify_against_torch(model: torch.nn.Module, path: str, inputs: list[TensorSpec], outputs: list[TensorSpec],
                          provider: str = "cpu", atol: float | None = None, rtol: float | None = None,
-                         trace: tuple[int, int] = (3, 7), seed: int = 1234) -> Report:
+                         trace: tuple[int, int] = TRACE_SHAPE, seed: int = 1234) -> Report:
     """Run ``path`` on onnxruntime and ``model`` in PyTorch on the same random padded inputs; compare."""
     d_atol, d_rtol = runtime.TOLERANCES[provider] if provider in runtime.TOLERANCES else (None, None)
     atol = d_atol if atol is None else atol
@@ -155,7 +156,7 @@ def verify_against_torch(model: torch.nn.Module, path: str, inputs: list[TensorS
     return report
 
 
-def verify_file(path: str, provider: str = "cpu", trace: tuple[int, int] = (3, 7), seed: int = 1234) -> Report:
+def verify_file(path: str, provider: str = "cpu", trace: tuple[int, int] = TRACE_SHAPE, seed: int = 1234) -> Report:
     """Run a seqkit ONNX file alone at several shapes: finite outputs whose shapes match the declared axes."""
     try:
         proto = onnx.load(path)

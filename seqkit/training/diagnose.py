@@ -18,16 +18,17 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
-from .cell import CellConfig
-from .errors import ConfigError, SeqkitError
-from .files import atomic_path
-from .plugins import Plugins, load_plugins
+from seqkit.core.cell import CellConfig
+from seqkit.core.plugins import Plugins, load_plugins
+from seqkit.errors import ConfigError, SeqkitError
+from seqkit.files import atomic_path
 
 #: rows of the printed table: steps back from the last one (T-1-t)
 TABLE_DISTANCES = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .registry import Registry
+    from seqkit.core.registry import Registry
 
 PROJECT = "seqkit"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -28,7 +28,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def seqkit_register_cells(registry: "Registry") -> None:
+def seqkit_register_cells(registry: Registry) -> None:
     """Add recurrent cells: ``registry.register(name, cell_class, description=...)``.
 
     ``cell_class`` subclasses :class:`seqkit.Cell`; it is built as ``cell_class(input_size, config)`` with a
@@ -38,7 +38,7 @@ def seqkit_register_cells(registry: "Registry") -> None:
 
 
 @hookspec
-def seqkit_register_tasks(registry: "Registry") -> None:
+def seqkit_register_tasks(registry: Registry) -> None:
     """Add tasks: ``registry.register(name, task_class, description=...)``.
 
     ``task_class`` subclasses :class:`seqkit.Task`; it is built as ``task_class(config)`` with an instance of its

@@ -1,49 +1,23 @@
-"""Pieces shared by the built-in frame-sequence tasks (speech-frames, video-frames) and forecasting.
+"""Labelled-sequence machinery that classification-like tasks share.
 
-:class:`Standardize` keeps the scaling that a task's ``fit()`` learned inside the model (as buffers rebuilt from
-the task config), so an exported ONNX file takes raw values. :class:`LabelledSequenceTask` is the labelled
-``[time, ...]`` sequence -> class machinery (labels, padding, loss, accuracy, majority baseline, ``.npz`` files)
-that the speech and video tasks add their own inputs, encoders and datasets to.
+:class:`LabelledTask` is what every sequence -> label task has in common (labels learnt in ``fit``, cross-entropy,
+accuracy, majority baseline, pooled logits head). :class:`LabelledSequenceTask` adds padded numeric frames and
+``.npz`` files; the speech and video tasks add their own inputs, encoders and datasets to it.
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from .data import pad, read_arrays
-from .errors import ConfigError, SeqkitError
-from .task import POOLINGS, Task, TensorSpec, pool
-
-
-class Standardize(nn.Module):
-    """``(x - mean) / std``, broadcasting over leading axes; :meth:`inverse` undoes it. Buffers are not saved
-    with the weights: they are rebuilt from the (fitted) task config."""
-
-    def __init__(self, mean: Sequence, std: Sequence, shape: tuple = (-1,)):
-        super().__init__()
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).reshape(shape), persistent=False)
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).reshape(shape), persistent=False)
-
-    def forward(self, x):
-        return (x - self.mean) / self.std
-
-    def inverse(self, x):
-        return x * self.std + self.mean
-
-
-def mean_std(arrays: Sequence[np.ndarray], axis: tuple = (0,), floor: float = 1e-6) -> tuple[list, list]:
-    """Mean and std (floored; 1.0 where below ``floor``) of ``arrays`` concatenated on axis 0, reduced over
-    ``axis``; rounded lists, ready for a task config."""
-    stacked = np.concatenate([np.asarray(a, dtype=np.float64) for a in arrays])
-    mean, std = stacked.mean(axis=axis), stacked.std(axis=axis)
-    std = np.where(std > floor, std, 1.0)
-    return [round(float(v), 6) for v in np.ravel(mean)], [round(float(v), 6) for v in np.ravel(std)]
+from seqkit.core.task import Task, TensorSpec
+from seqkit.errors import ConfigError, SeqkitError
+from seqkit.kit.heads import POOLINGS, PooledHead
+from seqkit.kit.readers import pad, read_arrays
 
 
 @dataclass
@@ -95,7 +69,7 @@ def read_npz_items(path, key: str, tail: tuple, name: str, label_key: str = "lab
     return items
 
 
-class ClassifierTask(Task):
+class LabelledTask(Task):
     """What every sequence -> label task shares: labels learnt in fit, cross-entropy, accuracy, majority baseline.
 
     Samples have ``.label`` and ``.where``; the Config has ``num_classes, pooling, labels, class_counts``. The
@@ -127,7 +101,7 @@ class ClassifierTask(Task):
         c = self.config
         if not c.labels:
             raise SeqkitError(f"the {type(self).__name__} is not fitted (no labels); build the model with "
-                              f"seqkit.train.prepare(...) so that fit() sees the training data")
+                              f"seqkit.training.prepare(...) so that fit() sees the training data")
         index = {label: i for i, label in enumerate(c.labels)}
         for s in samples:
             if s.label not in index:
@@ -157,7 +131,7 @@ class ClassifierTask(Task):
         return {"accuracy": sum(s.label == majority for s in test) / len(test)}
 
 
-class LabelledSequenceTask(ClassifierTask):
+class LabelledSequenceTask(LabelledTask):
     """Labelled sequences -> class logits. Subclasses give ``inputs()``, encoders, datasets and ``item_shape()``;
     their Config has ``num_classes, pooling, labels, class_counts, mean, std, features``."""
 
@@ -194,15 +168,3 @@ class LabelledSequenceTask(ClassifierTask):
         c = self.config
         return {"labels": list(c.labels), "features": c.features,
                 "normalisation": {"mean": c.mean, "std": c.std, "applied": "inside the model: feed raw values"}}
-
-
-class PooledHead(nn.Module):
-    """Cell outputs -> length-aware pooling -> linear class scores (``(logits,)``)."""
-
-    def __init__(self, in_size: int, num_classes: int, pooling: str):
-        super().__init__()
-        self.pooling = pooling
-        self.proj = nn.Linear(in_size, num_classes)
-
-    def forward(self, outputs, state, lengths):
-        return (self.proj(pool(outputs, state, lengths, self.pooling)),)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SeqkitError
+from seqkit.errors import SeqkitError
 
 
 @dataclass(frozen=True)

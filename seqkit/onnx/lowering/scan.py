@@ -30,9 +30,9 @@ import torch
 from torch import nn
 from torch._higher_order_ops.scan import scan as _scan_hop
 
-from ..cell import Cell, CellConfig
-from ..errors import ExportError, SeqkitError
-from ..task import lengths_mask
+from seqkit.core.cell import Cell, CellConfig
+from seqkit.core.masks import lengths_mask
+from seqkit.errors import ExportError, SeqkitError
 
 
 def reverse_index(lengths: torch.Tensor | None, batch: int, time: int, device=None) -> torch.Tensor:
@@ -77,7 +77,7 @@ class ScanCell(Cell):
             for _ in range(self.num_directions):
                 self.steps.append(self._new_step(in_size))
 
-    def _new_step(self, input_size: int) -> "ScanCell":
+    def _new_step(self, input_size: int) -> ScanCell:
         """An instance of this class for one layer and direction, set up by ``init_step`` only."""
         single = type(self).__new__(type(self))
         nn.Module.__init__(single)

@@ -1,4 +1,4 @@
-"""Task-independent data helpers: read user files with errors that name the file and row, split, batch, pad.
+"""Readers for users' files, with errors that name the file and row, and padding into a batch.
 
 Readers return plain Python/numpy values; tasks turn them into samples. Every problem a user can cause raises
 :class:`SeqkitError` with one line naming the file and the line or item, and what to do about it.
@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import csv
 import json
-from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from .errors import SeqkitError
+from seqkit.errors import SeqkitError
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")
 ARRAY_SUFFIXES = (".npz", ".npy")
@@ -104,51 +103,6 @@ def read_arrays(path: str | Path, required: Sequence[str] = (), optional: Sequen
     return {k: v for k, v in arrays.items() if k in (*required, *optional)} if (required or optional) else arrays
 
 
-def check_finite(values: np.ndarray, where: str) -> None:
-    """Raise naming the first item (and position) of ``values`` that is NaN or infinite."""
-    bad = ~np.isfinite(values)
-    if bad.any():
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise SeqkitError(f"{where} item {index[0]} has a non-finite value ({values[index]}) at index "
-                          f"{list(index[1:])}; clean or drop that item")
-
-
-def split_indices(n: int, fraction: float, seed: int,
-                  groups: Sequence[Any] | None = None) -> tuple[list[int], list[int]]:
-    """Seeded ``(train, held_out)`` index lists; ``fraction`` of each group (e.g. class) is held out.
-
-    With ``groups`` each group with at least two members keeps at least one in training and gives at least one
-    to the held-out part (when ``fraction > 0``), so that classes seen in validation were seen in training.
-    """
-    if not 0.0 <= fraction < 1.0:
-        raise SeqkitError(f"validation fraction must be in [0, 1), got {fraction}")
-    rng = np.random.default_rng(seed)
-    by_group: dict[Any, list[int]] = defaultdict(list)
-    for i in range(n):
-        by_group[groups[i] if groups is not None else None].append(i)
-    train, held = [], []
-    for key in sorted(by_group, key=repr):
-        members = [by_group[key][j] for j in rng.permutation(len(by_group[key]))]
-        k = int(round(len(members) * fraction))
-        if fraction > 0 and len(members) >= 2:
-            k = min(max(k, 1), len(members) - 1)
-        held += members[:k]
-        train += members[k:]
-    return sorted(train), sorted(held)
-
-
-def subset(data: Sequence, indices: Sequence[int]) -> list:
-    """The samples of ``data`` at ``indices`` (any sized, indexable collection)."""
-    return [data[i] for i in indices]
-
-
-def batches(n: int, batch_size: int, shuffle: bool = False, seed: int | Sequence[int] = 0) -> Iterator[list[int]]:
-    """Index lists of at most ``batch_size``; a seeded permutation when ``shuffle``."""
-    order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
-    for start in range(0, n, batch_size):
-        yield [int(i) for i in order[start:start + batch_size]]
-
-
 def pad(sequences: Sequence[np.ndarray], dtype: torch.dtype, value: float = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """``[batch, max_time, ...]`` tensor of ``sequences`` (each ``[time, ...]``) padded with ``value``, and lengths."""
     lengths = [len(s) for s in sequences]
@@ -158,20 +112,3 @@ def pad(sequences: Sequence[np.ndarray], dtype: torch.dtype, value: float = 0) -
     for i, s in enumerate(sequences):
         out[i, :lengths[i]] = s
     return torch.from_numpy(out).to(dtype), torch.tensor(lengths, dtype=torch.int64)
-
-
-def to_device(obj: Any, device: torch.device | str) -> Any:
-    """``obj`` with every tensor inside (tuples, lists, dicts) moved to ``device``."""
-    if isinstance(obj, torch.Tensor):
-        return obj.to(device)
-    if isinstance(obj, (tuple, list)):
-        return type(obj)(to_device(o, device) for o in obj)
-    if isinstance(obj, dict):
-        return {k: to_device(v, device) for k, v in obj.items()}
-    return obj
-
-
-def stratify_groups(data: Sequence, key: Callable[[Any], Any]) -> list[Any] | None:
-    """``[key(sample) for sample in data]``, or None when the key gives None (no stratification)."""
-    groups = [key(data[i]) for i in range(len(data))]
-    return None if all(g is None for g in groups) else groups

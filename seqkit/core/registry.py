@@ -1,11 +1,11 @@
-"""Registries of cells and tasks, filled by plugins through the hooks in :mod:`seqkit.hookspecs`."""
+"""Registries of cells and tasks, filled by plugins through the hooks in :mod:`seqkit.core.hookspecs`."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import PluginError, SeqkitError
+from seqkit.errors import PluginError, SeqkitError
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 

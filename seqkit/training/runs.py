@@ -20,8 +20,8 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from .errors import SeqkitError
-from .files import atomic_write
+from seqkit.errors import SeqkitError
+from seqkit.files import atomic_write
 
 CONFIG, WEIGHTS, METRICS_JSON, METRICS_CSV, CURVES, CHECKPOINT = (
     "config.json", "weights.safetensors", "metrics.json", "metrics.csv", "curves.png", "checkpoint.pt")

@@ -10,14 +10,14 @@ and ``linear_before_reset=1`` for GRU.
 """
 from __future__ import annotations
 
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 import torch
 from onnxscript import opset18 as op
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ..cell import Cell, CellConfig
+from seqkit.core.cell import Cell, CellConfig
 
 INT32 = 6  # onnx.TensorProto.INT32
 
@@ -27,8 +27,8 @@ GATE_ORDER = {"lstm": (0, 3, 1, 2), "gru": (1, 0, 2), "rnn_tanh": (0,), "rnn_rel
 
 
 @torch.library.custom_op("seqkit::native_recurrent", mutates_args=())
-def native_recurrent(mode: str, x: torch.Tensor, lengths: Optional[torch.Tensor], h0: torch.Tensor,
-                     c0: Optional[torch.Tensor], weights: list[torch.Tensor], num_layers: int,
+def native_recurrent(mode: str, x: torch.Tensor, lengths: torch.Tensor | None, h0: torch.Tensor,
+                     c0: torch.Tensor | None, weights: list[torch.Tensor], num_layers: int,
                      bidirectional: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Export-time stand-in for a stacked recurrent layer; eager code runs the nn module instead."""
     raise RuntimeError("seqkit::native_recurrent exists for export only; call the cell module instead")

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import onnxruntime as ort
 
-from .errors import ProviderError, SeqkitError
+from seqkit.errors import ProviderError, SeqkitError
+from seqkit.runtime.providers import PROVIDERS
 
-PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 # The CUDA provider runs float32 MatMul/Gemm in TF32 by default (~2e-4 off float32 on an H100); seqkit turns
 # TF32 off so that its tolerances speak of float32 parity.
 PROVIDER_OPTIONS = {"cuda": {"use_tf32": "0"}}

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 import pluggy
 
-from . import hookspecs
-from .cell import Cell
-from .registry import Registry, Source
-from .task import Task
+from seqkit.core import hookspecs
+from seqkit.core.cell import Cell
+from seqkit.core.registry import Registry, Source
+from seqkit.core.task import Task
 
 GROUP = "seqkit"
 DISABLE_ENV = "SEQKIT_DISABLE_PLUGINS"
@@ -59,6 +59,18 @@ class Plugins:
     def task(self, name: str):
         """The registered task class for ``name``."""
         return self.tasks.get(name).obj
+
+    def table(self) -> list[dict[str, str]]:
+        """One row per registered name: kind, name, plugin, distribution, version, description."""
+        return [{"kind": reg.kind, "name": e.name, "plugin": e.source.plugin, "distribution": e.source.distribution,
+                 "version": e.source.version, "description": e.description}
+                for reg in (self.cells, self.tasks) for e in (reg.entries[n] for n in reg.names())]
+
+    def all_problems(self) -> list[str]:
+        """Load problems and names claimed by more than one plugin, as one-line messages."""
+        conflicts = [f"{reg.kind} '{name}' claimed by {' and '.join(str(e.source) for e in entries)}"
+                     for reg in (self.cells, self.tasks) for name, entries in reg.conflicts.items()]
+        return [str(p) for p in self.problems] + conflicts
 
 
 def _disabled_names() -> list[str]:
@@ -103,7 +115,7 @@ def api_satisfies(requirement, offered: int) -> bool:
 
 
 def _api_problem(name: str, module, source: Source) -> str | None:
-    from . import PLUGIN_API_VERSION, __version__
+    from seqkit._version import PLUGIN_API_VERSION, __version__
 
     if not hasattr(module, API_ATTRIBUTE):
         return None

@@ -8,10 +8,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from .cell import Cell, CellConfig
-from .errors import ConfigError
-from .plugins import Plugins, load_plugins
-from .task import Task
+from seqkit.core.cell import Cell, CellConfig
+from seqkit.core.plugins import Plugins, load_plugins
+from seqkit.core.task import Task
+from seqkit.errors import ConfigError
 
 
 class SequenceModel(nn.Module):

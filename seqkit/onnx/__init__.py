@@ -1,0 +1,9 @@
+"""The ONNX side: how cells lower to ONNX (lowering/), export with metadata, and verification.
+
+The constants below are importable without torch or onnx (the CLI's defaults).
+"""
+
+#: opset of exported files unless another is asked for
+DEFAULT_OPSET = 18
+#: (batch, time) the exporter traces at: both > 1, so torch.export cannot specialise them to 0/1
+TRACE_SHAPE = (3, 7)

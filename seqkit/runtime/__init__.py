@@ -1,0 +1,19 @@
+"""Torch-free serving: numpy and onnxruntime only. Nothing in this package imports torch or onnx.
+
+Names are imported lazily, so ``seqkit.runtime.providers`` costs no onnxruntime import.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {"PROVIDERS": "seqkit.runtime.providers", "PROVIDER_OPTIONS": "seqkit.runtime.session",
+         "TOLERANCES": "seqkit.runtime.session", "Session": "seqkit.runtime.session",
+         "open_session": "seqkit.runtime.session"}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'seqkit.runtime' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)
