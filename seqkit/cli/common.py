@@ -116,13 +116,42 @@ def print_report(report, columns=("batch", "time", "output", "max abs err", "max
         out.print(f"[red]problem:[/red] {problem}")
 
 
-def metrics_table(title: str, metrics: dict, baseline: dict):
+def int_list(ctx, param, value):
+    """Click callback: ``"0,1,2"`` -> ``[0, 1, 2]`` (None stays None)."""
+    if value is None:
+        return None
+    try:
+        return [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of integers, e.g. 0,1,2") from None
+
+
+def metrics_table(title: str, metrics: dict, baseline: dict, baselines: dict | None = None):
+    """Metric rows; a column for the model and one per baseline (``baselines`` {name: {metric: value}}, else the
+    single ``baseline`` column)."""
     from rich.table import Table
 
+    columns = baselines if baselines else {"baseline": baseline}
     table = Table(title=title)
-    for col in ("metric", "model", "baseline"):
+    for col in ("metric", "model", *columns):
         table.add_column(col, justify="left" if col == "metric" else "right")
     for name, value in metrics.items():
         if isinstance(value, float):
-            table.add_row(name, f"{value:.4f}", f"{baseline[name]:.4f}" if name in baseline else "-")
+            table.add_row(name, f"{value:.4f}", *(f"{b[name]:.4f}" if name in b else "-" for b in columns.values()))
+    return table
+
+
+def summary_table(title: str, summary: dict, baselines: dict[str, dict] | None = None):
+    """Mean +- sample std per metric over several runs (``seqkit.training.mean_std``), model and baselines."""
+    from rich.table import Table
+
+    def cell(stats, name):
+        return f"{stats[name]['mean']:.4f} ± {stats[name]['std']:.4f}" if name in stats else "-"
+
+    baselines = baselines or {}
+    table = Table(title=title)
+    for col in ("metric", "model", *baselines):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for name in summary:
+        table.add_row(name, cell(summary, name), *(cell(b, name) for b in baselines.values()))
     return table
