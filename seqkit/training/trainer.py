@@ -213,10 +213,12 @@ def _write_config(run_dir: Path, composition: Composition, config: TrainConfig, 
                                   "samples": counts, "resumes": resumes, "seqkit": __version__})
 
 
-def _refuse_changes(run_dir: Path, given: dict, before: TrainConfig) -> None:
+def _refuse_changes(run_dir: Path, given: dict, before: TrainConfig, differs: list[str] | None = None) -> None:
+    """Refuse to resume with training options other than the recorded ones (``differs``: more such reasons)."""
     off = {"clip_norm", "patience"}  # 0 and None both mean "off"
     changed = [f"{k} {v!r} (trained with {getattr(before, k)!r})" for k, v in given.items()
                if getattr(before, k) != v and not (k in off and not v and not getattr(before, k))]
+    changed += differs or []
     if changed:
         raise SeqkitError(f"cannot resume {run_dir} with {' and '.join(changed)}: only {', '.join(RESUMABLE)} can "
                           f"change when resuming; give the run's own options, or start a new run")
@@ -356,10 +358,10 @@ def resume(run_dir: str | os.PathLike, changes: dict[str, Any] | None = None,
     plugins = plugins or load_plugins()
     saved = read_json(run_dir, CONFIG)
     changes = dict(changes or {})
-    _check_recorded(run_dir, saved, {k: v for k, v in changes.items() if k not in RESUMABLE})
     before = TrainConfig.from_dict(saved.get("train", {}))
-    _refuse_changes(run_dir, {k: v for k, v in changes.items() if k in TrainConfig.__dataclass_fields__
-                              and k not in RESUMABLE}, before)
+    fixed = {k: v for k, v in changes.items() if k not in RESUMABLE}
+    _refuse_changes(run_dir, {k: v for k, v in fixed.items() if k in TrainConfig.__dataclass_fields__}, before,
+                    _recorded_differences(saved, fixed))
     config = replace(before, **{k: v for k, v in changes.items() if k in RESUMABLE})
     data = saved.get("data") or {}
     if not data.get("train") or data["train"].get("kind") == "samples":
@@ -370,8 +372,8 @@ def resume(run_dir: str | os.PathLike, changes: dict[str, Any] | None = None,
     return train(composition, train_data, val_data, config, run_dir, resume=True, sources=data)
 
 
-def _check_recorded(run_dir: Path, saved: dict, given: dict[str, Any]) -> None:
-    """Refuse options given again that differ from what the run recorded (naming each)."""
+def _recorded_differences(saved: dict, given: dict[str, Any]) -> list[str]:
+    """Model and data options given again that differ from what the run recorded, one phrase each."""
     comp, data = saved.get("composition", {}), saved.get("data") or {}
     recorded_options = {**comp.get("task_config", {}), **data.get("task_options", {})}
     differs = []
@@ -396,12 +398,10 @@ def _check_recorded(run_dir: Path, saved: dict, given: dict[str, Any]) -> None:
             if value != data.get("val_fraction", VAL_FRACTION):
                 differs.append(f"val_fraction {value!r} (trained with {data.get('val_fraction')!r})")
         elif key in TrainConfig.__dataclass_fields__:
-            continue  # compared with the recorded training config by _refuse_changes
+            continue  # compared with the recorded training config by _refuse_changes()
         else:
             raise ConfigError(f"unknown option {key!r} to compare on resume")
-    if differs:
-        raise SeqkitError(f"cannot resume {run_dir} with {' and '.join(differs)}: only {', '.join(RESUMABLE)} can "
-                          f"change when resuming; give the run's own options, or start a new run")
+    return differs
 
 
 def _where(record: dict | None) -> str:
