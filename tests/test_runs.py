@@ -13,6 +13,7 @@ from seqkit.errors import SeqkitError
 from seqkit.training import TrainConfig, evaluate, prepare, resume, train
 from seqkit.training.progress import EpochLog, duration
 from seqkit.training.selection import Selection, learning_rate
+from seqkit.training.sources import validation_record
 
 # BasicMotions in full (40 train items, 4 classes): a 2-epoch run with hidden size 8 takes about a second
 TINY = ["--data", "basic-motions", "--hidden-size", "8", "--batch-size", "8", "--lr", "1e-2"]
@@ -77,6 +78,11 @@ def test_validation_is_decided_in_prepare_before_fit_and_train_never_carves(plug
     assert real.sources["val"]["split"] == "val" and len(real.val_data) == 10 and len(real.train_data) == 20
     with pytest.raises(SeqkitError, match="dataset 'basic-motions' has no val split"):
         prepare("gru", "classification", "fortunes", val_data="basic-motions", plugins=plugins)
+    later = tmp_path / "later.csv"  # a forecasting file given as validation data: all of its windows
+    later.write_text("t,y\n" + "".join(f"{i},{i % 7}\n" for i in range(40)))
+    train_record = {"source": "sunspots", "kind": "dataset", "split": "train"}
+    assert validation_record(plugins, "forecasting", train_record, str(later), 0.1, 0) == \
+        {"source": str(later.resolve()), "kind": "file", "split": "all"}
 
 
 def test_another_tasks_dataset_names_its_task_and_datasets_lists_every_task(plugins):
