@@ -126,3 +126,53 @@ def metrics_table(title: str, metrics: dict, baseline: dict):
         if isinstance(value, float):
             table.add_row(name, f"{value:.4f}", f"{baseline[name]:.4f}" if name in baseline else "-")
     return table
+
+
+def nproc_option(fn):
+    """``--nproc N`` for a command that trains: N > 1 runs the same command in N processes on this machine
+    (seqkit.training.distributed.launch: torch's elastic launcher, DistributedDataParallel over loopback).
+    In those processes, as under torchrun, only rank 0 prints; an error is printed once, by the launcher."""
+    import contextlib
+    import functools
+    import os
+
+    @click.option("--nproc", type=int, default=1, show_default=True, callback=positive,
+                  help="Train in N processes on this machine (DistributedDataParallel; --batch-size stays the "
+                       "global batch). Several machines: torchrun, see docs/training.md.")
+    @functools.wraps(fn)
+    def command(*args, nproc, **kwargs):
+        from seqkit.training.distributed import launch, record_failure, world_from_env
+
+        if nproc > 1:
+            ctx = click.get_current_context()
+            launch(nproc, [ctx.info_name or "train", *_as_arguments(ctx.command, kwargs)])
+            return None
+        try:
+            if world_from_env().main:
+                return fn(*args, **kwargs)
+            with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+                return fn(*args, **kwargs)
+        except SeqkitError as exc:
+            if record_failure(exc):
+                raise SystemExit(1) from None
+            raise
+    return command
+
+
+def _as_arguments(command: click.Command, values: dict) -> list[str]:
+    """Command-line arguments that give ``command`` the option ``values`` again (click's parsed values)."""
+    args: list[str] = []
+    for param in command.params:
+        if not isinstance(param, click.Option) or param.name not in values or values[param.name] is None:
+            continue
+        value, name = values[param.name], max(param.opts, key=len)
+        if param.is_flag and param.secondary_opts:
+            args.append(name if value else max(param.secondary_opts, key=len))
+        elif param.is_flag:
+            args += [name] if value else []
+        elif param.multiple:
+            for item in value:
+                args += [name, str(item)]
+        else:
+            args += [name, str(value)]
+    return args

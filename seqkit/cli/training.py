@@ -10,6 +10,7 @@ from seqkit.cli.common import (
     json_option,
     metrics_table,
     model_options,
+    nproc_option,
     out,
     parse_options,
     positive,
@@ -39,6 +40,7 @@ from seqkit.training.config import TrainConfig
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its checkpoint (same options).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (it is off anyway when stderr is not a terminal).")
 @json_option("Print the result as JSON.")
+@nproc_option
 def train(cell, task, hidden_size, num_layers, bidirectional, dropout, cell_options, task_options, data, val_data,
           epochs, batch_size, lr, clip_norm, patience, val_fraction, weight_decay, seed, device, run_dir, resume,
           no_progress, as_json):
@@ -52,6 +54,7 @@ def train(cell, task, hidden_size, num_layers, bidirectional, dropout, cell_opti
       seqkit train --task classification --cell gru --data basic-motions --epochs 30 --run-dir runs/bm
       seqkit train --data reviews.csv -T text_column=review -T label_column=stars --hidden-size 64
       seqkit train --data basic-motions --epochs 60 --run-dir runs/bm --resume
+      seqkit train --data shards/ --nproc 4 --batch-size 64 --run-dir runs/big
     """
     from seqkit.training import prepare
     from seqkit.training import train as do_train

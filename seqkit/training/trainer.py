@@ -26,7 +26,8 @@ from seqkit.core.compose import Composition, compose
 from seqkit.core.plugins import Plugins, load_plugins
 from seqkit.errors import SeqkitError
 from seqkit.training.config import TrainConfig
-from seqkit.training.data import batches, split_indices, stratify_groups, subset, to_device
+from seqkit.training.data import split_indices, stratify_groups, subset, to_device
+from seqkit.training.distributed import Group, join
 from seqkit.training.runs import (
     CHECKPOINT,
     CONFIG,
@@ -42,6 +43,7 @@ from seqkit.training.runs import (
     write_json,
     write_metrics,
 )
+from seqkit.training.shards import epoch_batches, load_data
 
 
 @dataclass
@@ -80,6 +82,8 @@ def carve(task, data: Sequence, fraction: float, seed: int) -> tuple[list, list 
     stratified by ``task.stratify``; no split at fraction 0."""
     if not fraction:
         return data, None
+    if hasattr(data, "carve"):  # a shard folder: split lazily (seqkit.training.shards)
+        return data.carve(task, fraction, seed)
     own = task.split_validation(data, fraction, seed)  # e.g. forecasting: the latest windows, not a random pick
     if own is not None:
         return own
@@ -102,11 +106,11 @@ def prepare(cell: str, task: str, data: Any, cell_config: CellConfig | None = No
     task_cls = plugins.task(task)
     task_obj = task_cls(task_cls.make_config(task_config))
     if isinstance(data, (str, os.PathLike)):
-        data = task_obj.load_data(str(data), split)
+        data = load_data(task_obj, data, split)
     if isinstance(val_data, (str, os.PathLike)):
         # a named dataset's "val" split (never its train split: that would validate on training data);
         # a user's file is read as it is
-        val_data = task_obj.load_data(str(val_data), "val")
+        val_data = load_data(task_obj, val_data, "val")
     if val_data is None:
         data, val_data = carve(task_obj, data, val_fraction, seed)
     task_obj.fit(data)
@@ -114,12 +118,19 @@ def prepare(cell: str, task: str, data: Any, cell_config: CellConfig | None = No
     return Prepared(composition, data, val_data)
 
 
-def _run_epoch(model, task, data, batch_size, device, optimizer=None, clip_norm=None, seed=None, on_batch=None):
-    """One pass over ``data``: mean loss and task metrics weighted by batch size; trains when given an optimizer."""
+def _run_epoch(model, task, data, batch_size, device, optimizer=None, clip_norm=None, seed=None, on_batch=None,
+               group: Group = Group()):
+    """One pass over ``data``: mean loss and task metrics weighted by batch size; trains when given an optimizer.
+
+    In a job of several processes (``group``) each takes its share of every batch and the sums are added up
+    across them (seqkit.training.distributed)."""
     totals: dict[str, float] = defaultdict(float)
     count = 0
-    for idx in batches(len(data), batch_size, shuffle=optimizer is not None, seed=seed or 0):
-        inputs, target = to_device(task.collate(subset(data, idx)), device)
+    for batch in epoch_batches(data, batch_size, shuffle=optimizer is not None, seed=seed or 0):
+        idx = group.mine(batch)
+        if not idx and optimizer is None:
+            continue
+        inputs, target = to_device(task.collate(subset(data, idx or batch[:1])), device)
         with torch.set_grad_enabled(optimizer is not None):
             outputs = model(*inputs)
             loss = task.loss(outputs, target)
@@ -128,10 +139,12 @@ def _run_epoch(model, task, data, batch_size, device, optimizer=None, clip_norm=
                               f"rate, keep gradient clipping on, or check the data")
         if optimizer is not None:
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * group.weight(len(idx), len(batch)) if group.size > 1 else loss).backward()
             if clip_norm:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
             optimizer.step()
+        if not idx:  # this process had no sample in the last batch: it only took part in the gradient average
+            continue
         k = len(idx)
         totals["loss"] += loss.item() * k
         for name, value in task.metrics(tuple(o.detach() for o in outputs), target).items():
@@ -139,6 +152,9 @@ def _run_epoch(model, task, data, batch_size, device, optimizer=None, clip_norm=
         count += k
         if on_batch:
             on_batch(totals["loss"] / count)
+    if group.size > 1:
+        totals = group.sum({**totals, "__count__": count})
+        count = totals.pop("__count__")
     return {name: value / count for name, value in totals.items()}
 
 
@@ -159,31 +175,49 @@ def train(composition: Composition, train_data: Sequence, val_data: Sequence | N
     ``val_data`` None: ``config.val_fraction`` of ``train_data`` is held out (seeded, stratified). Early stopping
     and model selection watch ``task.main_metric()`` on validation data. ``resume`` continues the run in
     ``run_dir`` from its checkpoint (same data and composition; ``config.epochs`` is the total).
+
+    Under torchrun (or ``seqkit train --nproc N``) every process calls this: the model trains in
+    DistributedDataParallel, each process on its share of every batch; rank 0 alone writes ``run_dir`` and reads
+    the checkpoint it resumes from, and hands it to the others (seqkit.training.distributed).
     """
     config.validate()
-    device = resolve_device(config.device)
+    with join(config.device) as group:
+        return _train(group, composition, train_data, val_data, config, run_dir, resume)
+
+
+def _train(group: Group, composition: Composition, train_data: Sequence, val_data: Sequence | None,
+           config: TrainConfig, run_dir: str | os.PathLike | None, resume: bool) -> TrainResult:
+    device = resolve_device(group.device(config.device))
+    group.check_batch(config.batch_size)
     task, model = composition.task, composition.model
-    if run_dir is None:
+
+    def open_run():  # rank 0 decides the folder and reads the checkpoint; the other processes get both from it
+        folder = run_dir
+        if folder is None:
+            if resume:
+                raise SeqkitError("resume needs the run directory to continue; pass run_dir")
+            folder = default_run_dir(composition.cell_name, composition.task_name)
+        folder = Path(folder)
         if resume:
-            raise SeqkitError("resume needs the run directory to continue; pass run_dir")
-        run_dir = default_run_dir(composition.cell_name, composition.task_name)
-    run_dir = Path(run_dir)
-    if resume:
-        saved = read_json(run_dir, CONFIG)
-        if saved.get("composition") != json.loads(to_json(composition.config())):
-            raise SeqkitError(f"cannot resume {run_dir}: it was trained with another composition or fitted task "
-                              f"config; use the same cell, task, options and data")
-        checkpoint = read_checkpoint(run_dir / CHECKPOINT)
-    elif (run_dir / CONFIG).exists():
-        raise SeqkitError(f"{run_dir} already holds a run; choose another run directory or resume it")
+            saved = read_json(folder, CONFIG)
+            if saved.get("composition") != json.loads(to_json(composition.config())):
+                raise SeqkitError(f"cannot resume {folder}: it was trained with another composition or fitted task "
+                                  f"config; use the same cell, task, options and data")
+            return folder, read_checkpoint(folder / CHECKPOINT)
+        if (folder / CONFIG).exists():
+            raise SeqkitError(f"{folder} already holds a run; choose another run directory or resume it")
+        return folder, None
+
+    run_dir, checkpoint = group.agree(open_run)
     if len(train_data) == 0:
         raise SeqkitError("no training samples")
     if val_data is None:
         train_data, val_data = carve(task, train_data, config.val_fraction, config.seed)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(run_dir / CONFIG, {"composition": composition.config(), "train": asdict(config),
-                                  "samples": {"train": len(train_data), "val": len(val_data or [])},
-                                  "seqkit": __version__})
+    if group.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json(run_dir / CONFIG, {"composition": composition.config(), "train": asdict(config),
+                                      "samples": {"train": len(train_data), "val": len(val_data or [])},
+                                      "seqkit": __version__, "processes": group.size})
 
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -193,6 +227,7 @@ def train(composition: Composition, train_data: Sequence, val_data: Sequence | N
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         history, best_epoch, best_state = checkpoint["history"], checkpoint["best_epoch"], checkpoint["best"]
+    trained = group.wrap(model)  # DistributedDataParallel in a job of several processes
     name, mode = task.main_metric()
     split = "val" if val_data is not None and len(val_data) else "train"  # where selection looks
     watch, sign = f"{split}_{name}", (1.0 if mode == "max" else -1.0)
@@ -211,25 +246,27 @@ def train(composition: Composition, train_data: Sequence, val_data: Sequence | N
         return {"best_epoch": best_epoch, "best": best, "baseline": baseline, "main_metric": [name, mode],
                 "split": split, "stopped_early": stopped_early}
 
-    with _progress(config.progress and sys.stderr.isatty()) as progress:
+    with _progress(config.progress and group.main and sys.stderr.isatty()) as progress:
         bar = progress.add_task("", total=steps, info="")
         for epoch in range(len(history) + 1, config.epochs + 1):
             if config.patience and best_epoch and epoch - 1 - best_epoch >= config.patience:
                 stopped_early = True
                 break
             progress.update(bar, description=f"epoch {epoch}/{config.epochs}", completed=0)
-            torch.manual_seed(config.seed * 100_003 + epoch)  # dropout etc.: reproducible per epoch, also on resume
+            # dropout etc.: reproducible per epoch, also on resume; each process of a job draws its own masks
+            torch.manual_seed(config.seed * 100_003 + epoch + 1_000_003 * group.rank)
             model.train()
             started = time.perf_counter()
             row: dict[str, Any] = {"epoch": epoch}
-            tr = _run_epoch(model, task, train_data, config.batch_size, device, optimizer, config.clip_norm,
+            tr = _run_epoch(trained, task, train_data, config.batch_size, device, optimizer, config.clip_norm,
                             seed=[config.seed, epoch],
-                            on_batch=lambda loss: progress.update(bar, advance=1, info=f"loss {loss:.4f}"))
+                            on_batch=lambda loss: progress.update(bar, advance=1, info=f"loss {loss:.4f}"),
+                            group=group)
             row.update({f"train_{k}": v for k, v in tr.items()})
             if split == "val":
                 model.eval()
                 with torch.no_grad():
-                    va = _run_epoch(model, task, val_data, config.batch_size, device)
+                    va = _run_epoch(model, task, val_data, config.batch_size, device, group=group)
                 row.update({f"val_{k}": v for k, v in va.items()})
             row["seconds"] = round(time.perf_counter() - started, 3)
             history.append(row)
@@ -240,16 +277,19 @@ def train(composition: Composition, train_data: Sequence, val_data: Sequence | N
             if not progress.disable:
                 progress.console.print(f"epoch {epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in row.items()
                                                                       if k not in ("epoch", "seconds")))
-            write_epoch(run_dir, model, optimizer, history, best_state if best_epoch == epoch else None,
-                        {"best_epoch": best_epoch, "best": best_state}, summary())
+            if group.main:
+                write_epoch(run_dir, model, optimizer, history, best_state if best_epoch == epoch else None,
+                            {"best_epoch": best_epoch, "best": best_state}, summary())
     if best_state is None:
         raise SeqkitError(f"{run_dir}: no epoch gave a comparable {watch} (NaN?); check the task's metrics")
     model.load_state_dict(best_state)
     model.to("cpu").eval()
     final = summary()
-    write_metrics(run_dir, history, final)
-    write_curves(run_dir / CURVES, history, name,
-                 f"{composition.cell_name} / {composition.task_name}: best epoch {best_epoch}")
+    if group.main:
+        write_metrics(run_dir, history, final)
+        write_curves(run_dir / CURVES, history, name,
+                     f"{composition.cell_name} / {composition.task_name}: best epoch {best_epoch}")
+    group.barrier()  # every process returns once the run folder is complete
     return TrainResult(run_dir, history, best_epoch, final["best"], baseline, stopped_early, composition)
 
 
@@ -280,7 +320,7 @@ def evaluate(run_dir: str | os.PathLike, data: Any, split: str = "test", batch_s
     composition = load_run(run_dir, plugins)
     task = composition.task
     if isinstance(data, (str, os.PathLike)):
-        data = task.load_data(str(data), split)
+        data = load_data(task, data, split)
     if len(data) == 0:
         raise SeqkitError("no samples to evaluate")
     size = batch_size or read_json(Path(run_dir), CONFIG).get("train", {}).get("batch_size", 32)
