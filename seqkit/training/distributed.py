@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import sys
 import uuid
@@ -287,9 +288,11 @@ def launch(nproc: int, args: Sequence[str], module: str = "seqkit") -> None:
     try:
         elastic_launch(config, sys.executable)("-m", module, *args)
     except ChildFailedError as exc:
-        # the root cause: a process that failed by itself, before one that only lost its peers
+        # the root cause: a process that failed by itself, before one that lost its peers or that the agent
+        # stopped (SIGTERM) once the first had failed
         failures = exc.failures
-        rank = min(failures, key=lambda r: (_PEER_MARK in str(failures[r].message), failures[r].timestamp, r))
+        rank = min(failures, key=lambda r: (_PEER_MARK in str(failures[r].message),
+                                            failures[r].exitcode == -signal.SIGTERM, failures[r].timestamp, r))
         failure = failures[rank]
         recorded = isinstance(failure.error_file_data.get("message"), str) and failure.error_file != "<N/A>"
         raise SeqkitError(describe_failure(rank, nproc, failure.exitcode, failure.pid,
@@ -325,8 +328,6 @@ def describe_failure(rank: int, size: int, exitcode: int, pid: int | None = None
     if message:
         return f"{message} ({who}; the others were stopped)"
     if exitcode < 0:
-        import signal
-
         try:
             name = signal.Signals(-exitcode).name
         except ValueError:
