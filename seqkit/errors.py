@@ -1,4 +1,7 @@
 """Errors a user can cause. The CLI prints them as one line, without a traceback (tox's HandledError idea)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
 
 
 class SeqkitError(Exception):
@@ -27,3 +30,19 @@ class VerificationError(SeqkitError):
 
 class ProviderError(SeqkitError):
     """The requested onnxruntime execution provider is not available or did not run."""
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, then what it was raised from or while handling (``__cause__``, else ``__context__``), in turn."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception of ``exc``'s chain (torch wraps the real reason in several layers)."""
+    *_, last = causes(exc)
+    return last

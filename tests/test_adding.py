@@ -63,9 +63,12 @@ def test_bad_config_is_refused(plugins, options, message):
 
 def test_bad_source_and_split_are_refused(plugins):
     t = task(plugins)
-    with pytest.raises(SeqkitError, match="use source 'adding'"):
+    with pytest.raises(SeqkitError, match=r"'data.csv' is neither a file nor a built-in dataset of this task "
+                                          r"\(adding\)$"):
         t.load_data("data.csv")
-    with pytest.raises(SeqkitError, match="unknown split 'dev'"):
+    with pytest.raises(SeqkitError, match="this task reads no files"):
+        t.load_data(__file__)
+    with pytest.raises(SeqkitError, match="dataset 'adding' has splits train, val and test, not 'dev'"):
         t.load_data("adding", "dev")
 
 

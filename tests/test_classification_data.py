@@ -23,7 +23,8 @@ def test_builtin_datasets_have_their_documented_shapes(task):
     assert {s.label for s in motions} == {"Badminton", "Running", "Standing", "Walking"}
     quotes, test = task.load_data("fortunes"), task.load_data("fortunes", "test")
     assert (len(quotes), len(test)) == (642, 275) and not {s.x for s in quotes} & {s.x for s in test}
-    with pytest.raises(SeqkitError, match="unknown dataset 'motions'; built-in: basic-motions, fortunes"):
+    with pytest.raises(SeqkitError, match=r"'motions' is neither a file nor a built-in dataset of this task "
+                                          r"\(basic-motions, fortunes\); or give a CSV"):
         task.load_data("motions")
     with pytest.raises(SeqkitError, match="splits train and test"):
         task.load_data("fortunes", "val")

@@ -1,7 +1,8 @@
 """Composition: ``task encoder -> cell -> task head`` as one ``nn.Module``, plus what describes it."""
 from __future__ import annotations
 
-import json
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,17 @@ class SequenceModel(nn.Module):
         return tuple(self.head(outputs, state, lengths))
 
 
+@contextlib.contextmanager
+def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
+    """``module`` in eval mode (dropout off) inside the block; its training mode is restored afterwards."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
 @dataclass
 class Composition:
     """A composed model and everything needed to describe, rebuild, export and verify it."""
@@ -41,9 +53,6 @@ class Composition:
     def config(self) -> dict[str, Any]:
         return {"cell": self.cell_name, "cell_config": self.cell_config.to_dict(), "task": self.task_name,
                 "task_config": self.task.config_dict(), "seed": self.seed}
-
-    def config_json(self) -> str:
-        return json.dumps(self.config(), sort_keys=True)
 
     def translations(self) -> dict:
         return type(self.model.cell).onnx_translations()

@@ -6,16 +6,48 @@ builds ``encoder -> cell -> head`` (see :mod:`seqkit.core.compose`); tasks never
 """
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
+from importlib import resources
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from seqkit.errors import ConfigError
+from seqkit.errors import ConfigError, SeqkitError
 
 DTYPES = {"float32": np.float32, "int64": np.int64}
+DATASETS_PACKAGE = "seqkit.datasets"  # where built-in data files are shipped (package data)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named dataset a task offers without a network: shipped in :data:`DATASETS_PACKAGE` or generated.
+
+    ``file`` (optional) is the path of the shipped file inside that package, ``{split}`` standing for the split,
+    e.g. ``"classification/fortunes_{split}.csv"``; :meth:`Task.load_dataset` reads it with :meth:`Task.load_file`.
+    """
+
+    description: str
+    splits: tuple[str, ...] = ("train", "test")
+    file: str = ""
+
+
+@contextlib.contextmanager
+def packaged_file(relative: str) -> Iterator[Path]:
+    """A real path to ``relative`` (``"speech/japanese_vowels.npz"``) inside the datasets package, also when the
+    package is installed zipped (importlib.resources)."""
+    ref = resources.files(DATASETS_PACKAGE)
+    for part in relative.split("/"):
+        ref = ref / part
+    if not ref.is_file():
+        raise SeqkitError(f"the packaged data file {relative} is missing from {DATASETS_PACKAGE}; reinstall seqkit")
+    with resources.as_file(ref) as path:
+        yield Path(path)
 
 
 @dataclass
@@ -124,17 +156,61 @@ class Task:
         return tuple(torch.from_numpy(arrays[s.name]) for s in self.inputs())
 
     # -- data and training (used by seqkit.train; see docs/tasks.md) ------------------------------------
+    #: named built-in datasets (``{name: Dataset}``): what :meth:`datasets` lists and :meth:`load_data` dispatches
+    DATASETS: ClassVar[dict[str, Dataset]] = {}
+    #: what a user's file or folder holds, for messages and ``seqkit datasets``; "" when the task reads no files
+    FILES: ClassVar[str] = ""
+    #: the splits of a user's file (forecasting: its chronological train/test); empty: a file is read whole
+    FILE_SPLITS: ClassVar[tuple[str, ...]] = ()
+
     @classmethod
     def datasets(cls) -> dict[str, str]:
         """Named built-in datasets that need no network: ``{name: one-line description}``."""
-        return {}
+        return {name: d.description for name, d in cls.DATASETS.items()}
 
-    def load_data(self, source: str, split: str = "train") -> Any:
+    @classmethod
+    def dataset_splits(cls, name: str) -> tuple[str, ...] | None:
+        """The splits of dataset ``name`` (e.g. ``("train", "test")``); None when the task does not declare them
+        in :attr:`DATASETS` (a task that overrides :meth:`datasets` and :meth:`load_data` itself)."""
+        dataset = cls.DATASETS.get(name)
+        return dataset.splits if dataset is not None else None
+
+    def load_data(self, source: str | os.PathLike, split: str = "train") -> Any:
         """A named built-in dataset or a path to the user's file(s) -> a sized, indexable collection of samples.
 
-        Bad data raises :class:`SeqkitError` naming the file and the row or item.
+        The base class dispatches: a name in :attr:`DATASETS` (its ``split`` checked) goes to
+        :meth:`load_dataset`, an existing path to :meth:`load_file`; anything else is a one-line error listing
+        the task's datasets. Bad data raises :class:`SeqkitError` naming the file and the row or item.
         """
-        raise NotImplementedError
+        source = os.fspath(source)
+        if source in self.DATASETS:
+            splits = self.DATASETS[source].splits
+            if split not in splits:
+                raise SeqkitError(f"dataset {source!r} has splits {_words(splits)}, not {split!r}")
+            return self.load_dataset(source, split)
+        names = ", ".join(self.DATASETS) or "none"
+        if not Path(source).exists():
+            files = f"; or give {self.FILES}" if self.FILES else ""
+            raise SeqkitError(f"{source!r} is neither a file nor a built-in dataset of this task ({names}){files}")
+        if not self.FILES:
+            raise SeqkitError(f"this task reads no files ({source!r}); use one of its datasets: {names}")
+        if self.FILE_SPLITS and split not in self.FILE_SPLITS:
+            raise SeqkitError(f"a data file of this task has splits {_words(self.FILE_SPLITS)}, not {split!r}")
+        return self.load_file(Path(source), split, source)
+
+    def load_dataset(self, name: str, split: str) -> Any:
+        """Samples of the built-in dataset ``name`` at ``split`` (both checked). The default reads the shipped
+        ``Dataset.file`` with :meth:`load_file`; generated or specially packed datasets override this."""
+        relative = self.DATASETS[name].file
+        if not relative:
+            raise NotImplementedError(f"{type(self).__name__} must load dataset {name!r} in load_dataset()")
+        with packaged_file(relative.format(split=split)) as path:
+            return self.load_file(path, split, f"{name} ({split})")
+
+    def load_file(self, path: Path, split: str, name: str) -> Any:
+        """Samples of the user's file or folder ``path`` (``name`` is how errors call it). A task whose files
+        have splits (:attr:`FILE_SPLITS`) honours ``split``; otherwise the whole file is read."""
+        raise SeqkitError(f"this task reads no files ({name})")
 
     def fit(self, data: Any) -> None:
         """Learn preprocessing (vocabulary, labels, normalisation) from training data into ``self.config``."""
@@ -174,3 +250,9 @@ class Task:
     def metadata(self) -> dict[str, Any]:
         """Extra facts for the exported file (labels, normalisation...); JSON-serialisable."""
         return {}
+
+
+def _words(items) -> str:
+    """``a, b and c``."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -19,9 +19,9 @@ import onnx
 import torch
 
 from seqkit._version import __version__
-from seqkit.core.compose import Composition
+from seqkit.core.compose import Composition, eval_mode
 from seqkit.core.task import TensorSpec
-from seqkit.errors import ExportError, SeqkitError, VerificationError
+from seqkit.errors import ExportError, SeqkitError, VerificationError, causes, root_cause
 from seqkit.files import atomic_path
 from seqkit.onnx import DEFAULT_OPSET, TRACE_SHAPE
 from seqkit.onnx.verify import META_PREFIX, Report, check_file, verify_against_torch
@@ -81,9 +81,12 @@ def _prepare_target(output: Path, force: bool) -> None:
 
 def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
     """The ONNX model (with seqkit metadata) for ``composition``; nothing is written."""
+    with eval_mode(composition.model):  # dropout off; the model's training mode is restored afterwards
+        return _to_onnx(composition, opset)
+
+
+def _to_onnx(composition: Composition, opset: int) -> onnx.ModelProto:
     task, model = composition.task, composition.model
-    was_training = model.training
-    model.eval()  # dropout off; restored below
     inputs, outputs = task.inputs(), task.outputs()
     args = task.example_inputs(*TRACE_SHAPE)
     quiet = io.StringIO()
@@ -104,20 +107,15 @@ def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET) -> onnx.ModelP
         cell_cls = type(composition.model.cell)
         where = (f"cell '{composition.cell_name}' (class {cell_cls.__qualname__} from {cell_cls.__module__}) / task "
                  f"'{composition.task_name}'")
-        inner = exc
-        while inner is not None and not isinstance(inner, SeqkitError):  # a cell's own clear message wins
-            inner = inner.__cause__ or inner.__context__
+        inner = next((e for e in causes(exc) if isinstance(e, SeqkitError)), None)  # a cell's own message wins
         if inner is not None:
             raise ExportError(f"export failed for {where}: {inner}") from None
-        innermost = exc  # torch wraps the cause in "Failed to export the model with torch.export ..."
-        while (innermost.__cause__ or innermost.__context__) is not None:
-            innermost = innermost.__cause__ or innermost.__context__
+        innermost = root_cause(exc)  # torch wraps the cause in "Failed to export the model with torch.export ..."
         first = next((ln.strip() for ln in str(innermost).splitlines() if ln.strip()), "")
         raise ExportError(f"torch.onnx.export failed for {where}: {type(innermost).__name__}: {first} (set "
                           f"SEQKIT_DEBUG=1 for the traceback)") from None
     finally:
         torch_onnx_log.setLevel(level)
-        model.train(was_training)
     proto = program.model_proto
     for key, value in metadata(composition, opset).items():
         proto.metadata_props.add(key=key, value=value)

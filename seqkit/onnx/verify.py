@@ -14,6 +14,7 @@ import numpy as np
 import onnx
 import torch
 
+from seqkit.core.compose import eval_mode
 from seqkit.core.task import TensorSpec, sample_inputs
 from seqkit.errors import SeqkitError
 from seqkit.onnx import TRACE_SHAPE
@@ -140,9 +141,7 @@ def verify_against_torch(model: torch.nn.Module, path: str, inputs: list[TensorS
     report = Report(str(path), provider, sess.providers_used, atol, rtol, metadata=read_metadata(proto))
     report.problems += check_file(proto, inputs, outputs)
     rng = np.random.default_rng(seed)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         for batch, time in verification_shapes(trace):
             feeds = sample_inputs(inputs, {"batch": batch, "time": time}, rng)
             got = sess.run(feeds)
@@ -151,8 +150,6 @@ def verify_against_torch(model: torch.nn.Module, path: str, inputs: list[TensorS
             for spec, g, w in zip(outputs, got, want):
                 max_abs, max_rel, ok, note = _compare(g, w.cpu().numpy(), atol, rtol)
                 report.checks.append(Check(batch, time, spec.name, max_abs, max_rel, ok, note))
-    finally:
-        model.train(was_training)
     return report
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from seqkit.core.cell import CellConfig
+from seqkit.core.compose import eval_mode
 from seqkit.core.plugins import Plugins, load_plugins
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.files import atomic_path
@@ -60,9 +61,6 @@ class Profile:
     norms: list[float]
     per_seed: list[list[float]]
 
-    def at(self, t: int) -> float:
-        return self.norms[t]
-
 
 @dataclass
 class GradientReport:
@@ -91,9 +89,7 @@ def jacobian_norms(cell: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     if x.dim() != 3 or x.shape[1] < 1:
         raise SeqkitError(f"inputs must be [batch, time, features] with time >= 1, got shape {tuple(x.shape)}")
     batch, time, features = x.shape
-    was_training = cell.training
-    cell.eval()
-    try:
+    with eval_mode(cell):
         with torch.no_grad():
             out_size = cell(x[:1, :1])[0].shape[-1]
         per_pass = max(1, MAX_REPEAT_BATCH // batch)
@@ -107,8 +103,6 @@ def jacobian_norms(cell: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
                 picked = last[torch.arange(k), :, units].sum()
                 (grad,) = torch.autograd.grad(picked, xr)
             sq += grad.view(k, batch, time, features).pow(2).sum(dim=(0, 3))
-    finally:
-        cell.train(was_training)
     return sq.sqrt()
 
 

@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from seqkit import hookimpl
-from seqkit.core.task import Task, TensorSpec
-from seqkit.errors import ConfigError, SeqkitError
+from seqkit.core.task import Dataset, Task, TensorSpec
+from seqkit.errors import ConfigError
 from seqkit.kit.heads import pool
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
@@ -106,16 +106,10 @@ class AddingTask(Task):
     def build_head(self, cell_output_size):
         return _Head(cell_output_size)
 
-    @classmethod
-    def datasets(cls):
-        return {"adding": "generated adding problem: length, num_samples, num_eval and seed from the task config"}
+    DATASETS = {"adding": Dataset("generated adding problem: length, num_samples, num_eval and seed from the task "
+                                  "config", splits=tuple(SPLITS))}
 
-    def load_data(self, source: str, split: str = "train") -> AddingData:
-        if source != "adding":
-            raise SeqkitError(f"task 'adding' generates its data: use source 'adding' (got {source!r}); set "
-                              f"length / num_samples / num_eval / seed as task options")
-        if split not in SPLITS:
-            raise SeqkitError(f"unknown split {split!r} for the adding problem; choose one of {', '.join(SPLITS)}")
+    def load_dataset(self, name: str, split: str) -> AddingData:
         c = self.config
         n = c.num_samples if split == "train" else c.num_eval
         return generate(n, c.length, seed=c.seed * len(SPLITS) + SPLITS[split])

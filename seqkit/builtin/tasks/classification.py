@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ import torch
 from torch import nn
 
 from seqkit import hookimpl
-from seqkit.core.task import TensorSpec
+from seqkit.core.task import Dataset, TensorSpec
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.heads import POOLINGS
 from seqkit.kit.labels import Item, LabelledTask, read_npz_items
@@ -31,12 +30,6 @@ from seqkit.kit.scaling import mean_std
 
 PAD, UNK = 0, 1
 TOKEN_RE = re.compile(r"\w+|[^\w\s]")
-DATASETS = {
-    "basic-motions": ("basic_motions_{split}.npz", "BasicMotions: smart-watch accelerometer+gyroscope, 100 steps "
-                                                   "x 6 features, 4 activities, 40 train / 40 test"),
-    "fortunes": ("fortunes_{split}.csv", "fortune-cookie quotes (Debian fortunes, BSD): text, 4 categories, "
-                                         "642 train / 275 test"),
-}
 
 
 @dataclass
@@ -125,23 +118,16 @@ class ClassificationTask(LabelledTask):
         return _Encoder(self.config)
 
     # -- data ---------------------------------------------------------------------------------------------
-    @classmethod
-    def datasets(cls):
-        return {name: description for name, (_, description) in DATASETS.items()}
+    DATASETS = {
+        "basic-motions": Dataset("BasicMotions: smart-watch accelerometer+gyroscope, 100 steps x 6 features, "
+                                 "4 activities, 40 train / 40 test", file="classification/basic_motions_{split}.npz"),
+        "fortunes": Dataset("fortune-cookie quotes (Debian fortunes, BSD): text, 4 categories, 642 train / 275 test",
+                            file="classification/fortunes_{split}.csv"),
+    }
+    FILES = ("a CSV, TSV or JSONL file with a text and a label column (-T text_column=.. -T label_column=..), or "
+             "an .npz with X [items, time, features], y [items] and optional lengths [items]")
 
-    def load_data(self, source, split="train"):
-        source = str(source)
-        if source in DATASETS:
-            if split not in ("train", "test"):
-                raise SeqkitError(f"dataset {source!r} has splits train and test, not {split!r}")
-            ref = resources.files("seqkit.datasets") / "classification" / DATASETS[source][0].format(split=split)
-            with resources.as_file(ref) as path:
-                return self._read(Path(path), f"{source} ({split})")
-        if not Path(source).exists() and "/" not in source and "." not in source:
-            raise SeqkitError(f"unknown dataset {source!r}; built-in: {', '.join(DATASETS)}, or give a file path")
-        return self._read(Path(source), str(source))
-
-    def _read(self, path: Path, name: str) -> list[Item]:
+    def load_file(self, path: Path, split: str, name: str) -> list[Item]:
         if path.suffix.lower() in ARRAY_SUFFIXES:
             return read_npz_items(path, "X", ("features",), name, label_key="y")
         c = self.config

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -27,23 +26,14 @@ import torch
 from torch import nn
 
 from seqkit import hookimpl
-from seqkit.core.task import Task, TensorSpec
+from seqkit.core.task import Dataset, Task, TensorSpec, packaged_file
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.heads import pool
 from seqkit.kit.readers import read_table
 from seqkit.kit.scaling import Standardize, mean_std
 
-# name: (file, season, description)
-DATASETS = {
-    "sunspots": ("sunspots.csv", 11, "yearly mean sunspot number 1700-2008 (309 steps, 1 feature; NOAA via "
-                                     "statsmodels, public domain); season 11 ~ the solar cycle"),
-    "co2": ("co2.csv", 12, "monthly mean atmospheric CO2 at Mauna Loa 1958-2001 (526 steps, 1 feature; NOAA via "
-                           "statsmodels, public domain)"),
-    "airline": ("airline.csv", 12, "monthly international airline passengers 1949-1960 (144 steps, 1 feature; "
-                                   "Box & Jenkins, via aeon)"),
-    "macro": ("macro.csv", 4, "quarterly US real GDP, consumption and investment growth in % 1959-2009 (202 steps, "
-                              "3 features; statsmodels macrodata, public domain)"),
-}
+SPLITS = ("train", "test", "all")  # chronological: test is the held-out tail; all: every window
+SEASONS = {"sunspots": 11, "co2": 12, "airline": 12, "macro": 4}  # the seasonal-naive period of each dataset
 TIME_COLUMN = re.compile(r"^(date|time|timestamp|year|month|quarter|week|day|period|index|t)$", re.I)
 
 
@@ -134,25 +124,28 @@ class ForecastingTask(Task):
         return _Head(cell_output_size, self.config)
 
     # -- data ---------------------------------------------------------------------------------------------
-    @classmethod
-    def datasets(cls):
-        return {name: description for name, (_, _, description) in DATASETS.items()}
+    DATASETS = {
+        "sunspots": Dataset("yearly mean sunspot number 1700-2008 (309 steps, 1 feature; NOAA via statsmodels, public "
+                            "domain); season 11 ~ the solar cycle", SPLITS, "forecasting/sunspots.csv"),
+        "co2": Dataset("monthly mean atmospheric CO2 at Mauna Loa 1958-2001 (526 steps, 1 feature; NOAA via "
+                       "statsmodels, public domain)", SPLITS, "forecasting/co2.csv"),
+        "airline": Dataset("monthly international airline passengers 1949-1960 (144 steps, 1 feature; Box & Jenkins, "
+                           "via aeon)", SPLITS, "forecasting/airline.csv"),
+        "macro": Dataset("quarterly US real GDP, consumption and investment growth in % 1959-2009 (202 steps, 3 "
+                         "features; statsmodels macrodata, public domain)", SPLITS, "forecasting/macro.csv"),
+    }
+    FILES = "a CSV file with a header and one row per step (numeric columns; -T columns=[..] picks them)"
+    FILE_SPLITS = SPLITS
 
-    def load_data(self, source, split="train"):
-        source = str(source)
-        if split not in ("train", "test", "all"):
-            raise SeqkitError(f"forecasting data has splits train, test (the held-out tail) and all, not {split!r}")
+    def load_dataset(self, name, split):
+        with packaged_file(self.DATASETS[name].file) as path:
+            return self._windows(*self.read_csv(path, name), SEASONS[name], name, split)
+
+    def load_file(self, path, split, name):
+        return self._windows(*self.read_csv(path, name), 1, name, split)
+
+    def _windows(self, series: np.ndarray, columns: list[str], season: int, source: str, split: str) -> Windows:
         c = self.config
-        if source in DATASETS:
-            file, season, _ = DATASETS[source]
-            with resources.as_file(resources.files("seqkit.datasets") / "forecasting" / file) as path:
-                series, columns = self.read_csv(path, source)
-        elif Path(source).is_file():
-            season = 1
-            series, columns = self.read_csv(Path(source), source)
-        else:
-            raise SeqkitError(f"{source!r} is neither a file nor a built-in dataset ({', '.join(DATASETS)}); give a "
-                              f"CSV file with a header and one row per step")
         if c.season == 0 or not c.columns:  # fixed by the first data loaded: training data
             c.season, c.columns = c.season or season, c.columns or columns
             self.validate()

@@ -12,25 +12,16 @@ in per-label subfolders (turned into log-mel frames by :mod:`seqkit.kit.audio`, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 from torch import nn
 
 from seqkit import hookimpl
-from seqkit.core.task import TensorSpec
+from seqkit.core.task import Dataset, TensorSpec, packaged_file
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.audio import FrontEnd, wav_folder
 from seqkit.kit.labels import Item, LabelledSequenceTask, read_npz_items
 from seqkit.kit.scaling import Standardize, mean_std
-
-DATASETS = {
-    "japanese-vowels": "JapaneseVowels (UCI): 12 LPC cepstrum coefficients per frame, 7-29 frames, 9 male speakers "
-                       "saying /ae/; label = speaker; 270 train / 370 test",
-    "spoken-digits": "digit words 'zero'..'nine' synthesised by espeak-ng (8 voices x 2 speeds x 2 pitches), 20 "
-                     "log-mel energies per 10 ms frame; label = word; test = 2 voices unseen in training, 240/80",
-}
 
 
 @dataclass
@@ -94,31 +85,29 @@ class SpeechFramesTask(LabelledSequenceTask):
         return _Encoder(self.config)
 
     # -- data ---------------------------------------------------------------------------------------------
-    @classmethod
-    def datasets(cls):
-        return dict(DATASETS)
+    DATASETS = {
+        "japanese-vowels": Dataset("JapaneseVowels (UCI): 12 LPC cepstrum coefficients per frame, 7-29 frames, 9 "
+                                   "male speakers saying /ae/; label = speaker; 270 train / 370 test",
+                                   file="speech/japanese_vowels.npz"),
+        "spoken-digits": Dataset("digit words 'zero'..'nine' synthesised by espeak-ng (8 voices x 2 speeds x 2 "
+                                 "pitches), 20 log-mel energies per 10 ms frame; label = word; test = 2 voices unseen "
+                                 "in training, 240/80", file="speech/spoken_digits.npz"),
+    }
+    FILES = ("a folder of 16 kHz WAV files in per-label subfolders, or an .npz with frames [items, time, coeffs], "
+             "labels [items] and optional lengths [items]")
 
-    def load_data(self, source, split="train"):
-        source = str(source)
-        if source in DATASETS:
-            if split not in ("train", "test"):
-                raise SeqkitError(f"dataset {source!r} has splits train and test, not {split!r}")
-            return self._builtin(source, split)
-        path = Path(source)
-        if not path.exists():
-            raise SeqkitError(f"{source!r} is neither a file or folder nor a built-in dataset ({', '.join(DATASETS)}); "
-                              f"give a folder of WAV files in per-label subfolders or an .npz file")
+    def load_file(self, path, split, name):
         if path.is_dir():
             fe = self.front_end()
             frames, labels, files = wav_folder(path, fe)
             what = (f"log-mel: {fe.n_mels} mels, {fe.win_ms:g} ms Hann window every {fe.hop_ms:g} ms at "
                     f"{fe.sample_rate} Hz (seqkit.kit.audio, numpy, outside the model)")
-            return [Item(f, label, name, what) for f, label, name in zip(frames, labels, files)]
-        return read_npz_items(path, "frames", (None,), str(path))
+            return [Item(f, label, file, what) for f, label, file in zip(frames, labels, files)]
+        return read_npz_items(path, "frames", (None,), name)
 
-    def _builtin(self, name: str, split: str) -> list[Item]:
-        file = {"japanese-vowels": "japanese_vowels.npz", "spoken-digits": "spoken_digits.npz"}[name]
-        with resources.as_file(resources.files("seqkit.datasets") / "speech" / file) as path:
+    def load_dataset(self, name: str, split: str) -> list[Item]:
+        """The shipped .npz holds every utterance of both splits, frames concatenated; the split is a mask."""
+        with packaged_file(self.DATASETS[name].file) as path:
             with np.load(path, allow_pickle=False) as z:
                 a = {k: z[k] for k in z.files}
         starts = np.concatenate([[0], np.cumsum(a["lengths"])])

@@ -19,22 +19,17 @@ fixed seed, so the same split always gives the same clips.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from seqkit import hookimpl
-from seqkit.core.task import TensorSpec
+from seqkit.core.task import Dataset, TensorSpec, packaged_file
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.labels import Item, LabelledSequenceTask, read_npz_items
 from seqkit.kit.scaling import Standardize, mean_std
 from seqkit.kit.video import MOTIONS, pan_clips
-
-DATASETS = {"camera-pan": "24x24 grayscale clips panning over real video stills (Big Buck Bunny), 6-12 frames; "
-                          "label = camera motion: static, left, right, up, down; test stills unseen in training"}
 
 
 @dataclass
@@ -113,26 +108,20 @@ class VideoFramesTask(LabelledSequenceTask):
         return FrameEncoder(self.config)
 
     # -- data ---------------------------------------------------------------------------------------------
-    @classmethod
-    def datasets(cls):
-        return dict(DATASETS)
+    DATASETS = {"camera-pan": Dataset("24x24 grayscale clips panning over real video stills (Big Buck Bunny), 6-12 "
+                                      "frames; label = camera motion: static, left, right, up, down; test stills "
+                                      "unseen in training", file="video/frame_bank.npz")}
+    FILES = "an .npz with clips [items, time, channels, height, width], labels [items] and optional lengths [items]"
 
-    def load_data(self, source, split="train"):
-        source = str(source)
-        if source == "camera-pan":
-            return self._camera_pan(split)
-        if not Path(source).exists():
-            raise SeqkitError(f"{source!r} is neither a file nor a built-in dataset ({', '.join(DATASETS)}); give an "
-                              f".npz file with clips [items, time, channels, height, width] and labels [items]")
-        return read_npz_items(source, "clips", (None, None, None), source)
+    def load_file(self, path, split, name):
+        return read_npz_items(path, "clips", (None, None, None), name)
 
-    def _camera_pan(self, split: str) -> list[Item]:
-        if split not in ("train", "test"):
-            raise SeqkitError(f"dataset 'camera-pan' has splits train and test, not {split!r}")
+    def load_dataset(self, name: str, split: str) -> list[Item]:
+        """camera-pan: clips generated from the shipped stills with a fixed seed per split."""
         c = self.config
         if (c.channels, c.height, c.width) != (1, 24, 24):
             raise SeqkitError("camera-pan clips are 1x24x24; keep channels=1, height=24, width=24 for it")
-        with resources.as_file(resources.files("seqkit.datasets") / "video" / "frame_bank.npz") as path:
+        with packaged_file(self.DATASETS[name].file) as path:
             with np.load(path, allow_pickle=False) as z:
                 bank, test = z["frames"], z["test"]
         stills = bank[test] if split == "test" else bank[~test]

@@ -32,7 +32,7 @@ from torch._higher_order_ops.scan import scan as _scan_hop
 
 from seqkit.core.cell import Cell, CellConfig
 from seqkit.core.masks import lengths_mask
-from seqkit.errors import ExportError, SeqkitError
+from seqkit.errors import ExportError, SeqkitError, root_cause
 
 
 def reverse_index(lengths: torch.Tensor | None, batch: int, time: int, device=None) -> torch.Tensor:
@@ -180,8 +180,7 @@ def _run_scan(cell: ScanCell, x: torch.Tensor, mask: torch.Tensor | None, state:
 
 
 def _reason(exc: BaseException) -> str:
-    while (exc.__cause__ or exc.__context__) is not None:
-        exc = exc.__cause__ or exc.__context__
+    exc = root_cause(exc)
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
     explanation = next((ln for ln in lines if ln.startswith("Explanation:")), "")
     first = lines[0] if lines else type(exc).__name__
