@@ -288,11 +288,8 @@ def launch(nproc: int, args: Sequence[str], module: str = "seqkit") -> None:
     try:
         elastic_launch(config, sys.executable)("-m", module, *args)
     except ChildFailedError as exc:
-        # the root cause: a process that failed by itself, before one that lost its peers or that the agent
-        # stopped (SIGTERM) once the first had failed
         failures = exc.failures
-        rank = min(failures, key=lambda r: (_PEER_MARK in str(failures[r].message),
-                                            failures[r].exitcode == -signal.SIGTERM, failures[r].timestamp, r))
+        rank = min(failures, key=lambda r: _root_cause_order(r, failures[r]))
         failure = failures[rank]
         recorded = isinstance(failure.error_file_data.get("message"), str) and failure.error_file != "<N/A>"
         raise SeqkitError(describe_failure(rank, nproc, failure.exitcode, failure.pid,
@@ -303,6 +300,16 @@ def launch(nproc: int, args: Sequence[str], module: str = "seqkit") -> None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _root_cause_order(rank: int, failure) -> tuple:
+    """Which failure of a job to report: a process that waited in vain for a hung peer (it names the wait), then
+    one that failed by itself (killed, or its own error), then one that saw its peer's connection close, then
+    one the agent stopped (SIGTERM) after the first failure; earlier before later."""
+    message = str(failure.message)
+    peer = _PEER_MARK in message
+    return (not (peer and "timed out" in message.lower()), peer, failure.exitcode == -signal.SIGTERM,
+            failure.timestamp, rank)
 
 
 def record_failure(exc: BaseException) -> bool:
