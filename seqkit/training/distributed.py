@@ -331,9 +331,10 @@ def record_failure(exc: BaseException) -> bool:
 
 def describe_failure(rank: int, size: int, exitcode: int, pid: int | None = None, message: str = "") -> str:
     """One line for a process of a job that ended with ``exitcode`` (negative: killed by that signal)."""
-    who = f"process {rank} of {size}" + (f" (pid {pid})" if pid and pid > 0 else "")
     if message:
-        return f"{message} ({who}; the others were stopped)"
+        return f"{message} [process {rank} of {size}" + (f", pid {pid}" if pid and pid > 0 else "") + \
+            "; the others were stopped]"
+    who = f"process {rank} of {size}" + (f" (pid {pid})" if pid and pid > 0 else "")
     if exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
