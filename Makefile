@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 TORCH   = torch==2.13.0
 PLUGINS = $(wildcard plugins/*/pyproject.toml)
 
-.PHONY: install install-dev demo lint test bench clean
+.PHONY: install install-dev demo lint test test-fast bench clean
 
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -30,6 +30,10 @@ lint: install
 
 test: install-dev lint
 	$(BIN)/python -m pytest -q tests $(dir $(PLUGINS))
+
+# the same without the tests marked slow (@pytest.mark.slow: ~20 s or more each), for quick rounds while coding
+test-fast: install-dev lint
+	$(BIN)/python -m pytest -q -m "not slow" tests $(dir $(PLUGINS))
 
 bench: install
 	$(BIN)/python benchmarks/bench_runtime.py

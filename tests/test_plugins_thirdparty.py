@@ -57,6 +57,7 @@ def test_entry_point_discovery_lists_both_packages_with_distribution_and_version
     assert not [p for p in problems if "indrnn" in p or "tagging" in p]
 
 
+@pytest.mark.slow
 def test_cli_exports_the_new_cell_and_the_new_task(tmp_path):
     runner = CliRunner()
     cell = runner.invoke(cli, ["export", "--cell", "indrnn", "--num-layers", "2", "-o", str(tmp_path / "c.onnx"),
@@ -97,6 +98,7 @@ UNINSTALLED = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_uninstalling_one_plugin_leaves_seqkit_and_the_other_working(tmp_path):
     """A subprocess sees site-packages as symlinks to everything except seqkit_tagging's package directory and
     .dist-info -- the files ``pip uninstall seqkit-tagging`` removes -- without touching the shared venv.

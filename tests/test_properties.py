@@ -1,5 +1,6 @@
 """Property: for random cell configurations and shapes, onnxruntime equals PyTorch."""
 import numpy as np
+import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,6 +19,7 @@ configs = st.fixed_dictionaries({
 shapes = st.lists(st.tuples(st.integers(1, 6), st.integers(1, 30)), min_size=1, max_size=3)
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(config=configs, shapes=shapes, seed=st.integers(0, 2**16))
 def test_onnx_equals_torch(tmp_path_factory, config, shapes, seed):

@@ -19,6 +19,7 @@ def test_every_builtin_task_has_a_walk_through():
     assert names == ["classification", "forecasting", "speech frames", "video frames", "adding problem"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,commands,snippet", PAIRS, ids=[p[0] for p in PAIRS])
 def test_walk_through(tmp_path, name, commands, snippet):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

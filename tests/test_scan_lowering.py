@@ -143,6 +143,7 @@ def test_padded_batch_equals_each_sequence_alone(loaded, cell, layers, bidirecti
                          plugins=loaded)
 
 
+@pytest.mark.slow
 def test_stacked_bidirectional_two_state_cell_exports_and_verifies(loaded, tmp_path):
     result = assert_exports("twostate", "classification",
                             seqkit.CellConfig(hidden_size=6, num_layers=2, bidirectional=True),

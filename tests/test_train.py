@@ -142,8 +142,19 @@ def test_early_stopping_stops_after_patience_epochs_without_improvement(plugins,
         return {"accuracy": 1.0 / calls["n"]}
 
     monkeypatch.setattr(plugins.task("classification"), "metrics", worse_every_call)
-    result = run(plugins, tmp_path, config=TrainConfig(epochs=30, batch_size=8, patience=2, progress=False))
+    config = TrainConfig(epochs=30, batch_size=8, patience=2, progress=False, select="metric")
+    result = run(plugins, tmp_path, config=config)
     assert result.stopped_early and result.best_epoch == 1 and len(result.history) == 3
+    assert result.selected_on == "highest val_accuracy"
+
+
+def test_a_tie_is_not_an_improvement_so_early_stopping_fires_on_a_small_validation_set(plugins, tmp_path,
+                                                                                      monkeypatch):
+    # 8 validation items: accuracy moves in steps of 1/8 and repeats; the loss still falls every epoch
+    monkeypatch.setattr(plugins.task("classification"), "metrics", lambda self, outputs, target: {"accuracy": 0.5})
+    config = TrainConfig(epochs=30, batch_size=8, lr=1e-2, patience=3, progress=False, select="metric")
+    result = run(plugins, tmp_path, config=config)
+    assert result.best_epoch == 1 and result.stopped_early and len(result.history) == 4
 
 
 def test_cli_train_evaluate_export_and_onnxruntime_reads_labels_and_vocab(tmp_path):
@@ -157,15 +168,18 @@ def test_cli_train_evaluate_export_and_onnxruntime_reads_labels_and_vocab(tmp_pa
             "-T", "label_column=stars", "-T", "min_count=1", "--json"]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
-    trained = json.loads(result.output)
+    trained = json.loads(result.stdout)
     assert trained["metrics"]["accuracy"] == 1.0 and trained["baseline"]["accuracy"] == 0.5
+    assert trained["baselines"] == {"baseline": trained["baseline"]}
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("epoch ")]  # stderr is no terminal here
+    assert len(lines) == len(trained["history"]) and "eta" in lines[0] and "val_loss" in lines[0]
     result = runner.invoke(cli, ["evaluate", str(tmp_path / "run"), "--data", str(data), "--json"])
     assert result.exit_code == 0, result.output
-    scores = json.loads(result.output)
+    scores = json.loads(result.stdout)
     assert scores["accuracy"] == 1.0 and scores["samples"] == 24 and scores["baseline"]["accuracy"] == 0.5
     result = runner.invoke(cli, ["export", str(tmp_path / "run"), "-o", str(tmp_path / "m.onnx"), "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["verification"]["ok"] is True
+    assert json.loads(result.stdout)["verification"]["ok"] is True
     # what docs/training.md shows: tokenise with the file's own vocabulary, read logits
     session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
     meta = {k: json.loads(v) for k, v in session.get_modelmeta().custom_metadata_map.items()}

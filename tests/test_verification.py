@@ -72,6 +72,7 @@ def test_cuda_verification(tmp_path, plugins):  # pragma: no cover - runs on GPU
     assert report.providers_used[0] == "CUDAExecutionProvider" and report.ok, report.failures()
 
 
+@pytest.mark.slow
 def test_export_twice_in_one_process_keeps_time_dynamic(tmp_path, plugins):
     """The default exporter was seen to freeze the time axis on a second export; seqkit's must not."""
     c = seqkit.compose("gru", cell_config=seqkit.CellConfig(bidirectional=True), plugins=plugins)

@@ -19,6 +19,7 @@ COMMANDS = {
     "verify": "seqkit.cli.models:verify",
     "train": "seqkit.cli.training:train",
     "evaluate": "seqkit.cli.training:evaluate",
+    "datasets": "seqkit.cli.training:datasets",
     "diagnose": "seqkit.cli.diagnose:diagnose",
 }
 
@@ -63,7 +64,8 @@ def cli():
       seqkit export --cell gru           write gru-classification.onnx and verify it
       seqkit verify gru-classification.onnx
       seqkit train --data basic-motions --cell lstm --run-dir runs/bm
-      seqkit evaluate runs/bm --data basic-motions
+      seqkit evaluate runs/bm
+      seqkit datasets                    every task's built-in datasets
       seqkit export runs/bm -o bm.onnx
       seqkit diagnose gradients --cell rnn,lstm,gru
     """

@@ -116,22 +116,52 @@ def print_report(report, columns=("batch", "time", "output", "max abs err", "max
         out.print(f"[red]problem:[/red] {problem}")
 
 
-def metrics_table(title: str, metrics: dict, baseline: dict):
+def int_list(ctx, param, value):
+    """Click callback: ``"0,1,2"`` -> ``[0, 1, 2]`` (None stays None)."""
+    if value is None:
+        return None
+    try:
+        return [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of integers, e.g. 0,1,2") from None
+
+
+def metrics_table(title: str, metrics: dict, baseline: dict, baselines: dict | None = None):
+    """Metric rows; a column for the model and one per baseline (``baselines`` {name: {metric: value}}, else the
+    single ``baseline`` column)."""
     from rich.table import Table
 
+    columns = baselines if baselines else {"baseline": baseline}
     table = Table(title=title)
-    for col in ("metric", "model", "baseline"):
+    for col in ("metric", "model", *columns):
         table.add_column(col, justify="left" if col == "metric" else "right")
     for name, value in metrics.items():
         if isinstance(value, float):
-            table.add_row(name, f"{value:.4f}", f"{baseline[name]:.4f}" if name in baseline else "-")
+            table.add_row(name, f"{value:.4f}", *(f"{b[name]:.4f}" if name in b else "-" for b in columns.values()))
+    return table
+
+
+def summary_table(title: str, summary: dict, baselines: dict[str, dict] | None = None):
+    """Mean +- sample std per metric over several runs (``seqkit.training.mean_std``), model and baselines."""
+    from rich.table import Table
+
+    def cell(stats, name):
+        return f"{stats[name]['mean']:.4f} ± {stats[name]['std']:.4f}" if name in stats else "-"
+
+    baselines = baselines or {}
+    table = Table(title=title)
+    for col in ("metric", "model", *baselines):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for name in summary:
+        table.add_row(name, cell(summary, name), *(cell(b, name) for b in baselines.values()))
     return table
 
 
 def nproc_option(fn):
     """``--nproc N`` for a command that trains: N > 1 runs the same command in N processes on this machine
     (seqkit.training.distributed.launch: torch's elastic launcher, DistributedDataParallel over loopback).
-    In those processes, as under torchrun, only rank 0 prints; an error is printed once, by the launcher."""
+    In a process of such a job (or of torchrun's) the command runs inside the joined process group; only rank 0
+    prints, and under --nproc an error is printed once, by the launcher."""
     import contextlib
     import functools
     import os
@@ -141,17 +171,21 @@ def nproc_option(fn):
                        "global batch). Several machines: torchrun, see docs/training.md.")
     @functools.wraps(fn)
     def command(*args, nproc, **kwargs):
-        from seqkit.training.distributed import launch, record_failure, world_from_env
+        from seqkit.training.distributed import join, launch, record_failure, world_from_env
 
+        ctx = click.get_current_context()
         if nproc > 1:
-            ctx = click.get_current_context()
-            launch(nproc, [ctx.info_name or "train", *_as_arguments(ctx.command, kwargs)])
+            given = {k: v for k, v in kwargs.items()
+                     if ctx.get_parameter_source(k) != click.core.ParameterSource.DEFAULT}
+            launch(nproc, [ctx.info_name or "train", *_as_arguments(ctx.command, given)])
             return None
         try:
-            if world_from_env().main:
-                return fn(*args, **kwargs)
-            with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-                return fn(*args, **kwargs)
+            world = world_from_env()
+            with join(kwargs.get("device") or "cpu") if world.size > 1 else contextlib.nullcontext():
+                if world.main:
+                    return fn(*args, **kwargs)
+                with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+                    return fn(*args, **kwargs)
         except SeqkitError as exc:
             if record_failure(exc):
                 raise SystemExit(1) from None
@@ -173,6 +207,8 @@ def _as_arguments(command: click.Command, values: dict) -> list[str]:
         elif param.multiple:
             for item in value:
                 args += [name, str(item)]
+        elif isinstance(value, (list, tuple)):  # a list option parsed by a callback, e.g. --seeds 0,1,2
+            args += [name, ",".join(map(str, value))]
         else:
             args += [name, str(value)]
     return args

@@ -6,20 +6,13 @@ from pathlib import Path
 
 import click
 
-from seqkit.cli.common import out, parse_options, positive
+from seqkit.cli.common import int_list, out, parse_options, positive
 from seqkit.errors import SeqkitError
 
 
 @click.group()
 def diagnose():
     """Measurements that explain how a model behaves (see docs/gradients.md)."""
-
-
-def int_list(ctx, param, value):
-    try:
-        return [int(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a comma-separated list of integers, e.g. 0,1,2") from None
 
 
 @diagnose.command()

@@ -233,6 +233,12 @@ class Task:
         """
         return {}
 
+    def baselines(self, train: Any, test: Any) -> dict[str, dict[str, float]]:
+        """Every baseline's metrics on ``test`` by name, ``{name: {metric: value}}``, as training and evaluation
+        report them. The default offers :meth:`baseline` as "baseline"; a task with several overrides this."""
+        one = self.baseline(train, test)
+        return {"baseline": one} if one else {}
+
     def main_metric(self) -> tuple[str, str]:
         """``(metric name, "min" or "max")`` that early stopping and model selection watch on validation data."""
         return ("loss", "min")

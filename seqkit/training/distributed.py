@@ -194,6 +194,13 @@ class Group:
             dist.barrier()
 
 
+def current() -> Group:
+    """This process's :class:`Group` as it stands: the joined process group, else one process."""
+    if dist.is_available() and dist.is_initialized():
+        return Group(World(dist.get_rank(), dist.get_world_size(), world_from_env().local_rank), dist.get_backend())
+    return Group()
+
+
 @contextlib.contextmanager
 def join(device: str = "cpu") -> Iterator[Group]:
     """The :class:`Group` of this process: a one-process group, the process group the caller already set up,

@@ -1,11 +1,15 @@
 """The run directory: what a training run leaves behind, each file written atomically (temp file + rename).
 
-    config.json          composition config (cell, cell_config, task, fitted task_config, seed) + training config
+    config.json          composition config (cell, cell_config, task, fitted task_config, seed), training config,
+                         the data it came from (train / val / test source records: see seqkit.training.sources)
     weights.safetensors  the best epoch's weights (safetensors: no pickle)
-    metrics.json/.csv    one row per epoch; metrics.json also holds best_epoch, best metrics and the baseline
-    curves.png           loss and the task's main metric per epoch, train and validation
+    metrics.json/.csv    one row per epoch; metrics.json also holds best_epoch, best metrics and the baselines
+    curves.png           loss and the task's main metric per epoch, train and validation, the best epoch marked
+                         and the baselines drawn in; rewritten after every epoch
     checkpoint.pt        last epoch's weights, optimizer state and history, for ``resume`` (tensors, lists,
                          numbers only: loaded with ``torch.load(weights_only=True)``)
+
+A folder with config.json but no checkpoint.pt never finished an epoch: training into it again starts over.
 """
 from __future__ import annotations
 
@@ -78,10 +82,33 @@ def write_checkpoint(path: Path, state: dict) -> None:
     atomic_write(path, buf.getvalue())
 
 
-def read_checkpoint(path: Path) -> dict:
+def read_checkpoint(path: Path) -> dict | None:
+    """The checkpoint, or None when the run never finished an epoch."""
     if not path.is_file():
-        raise SeqkitError(f"cannot resume: {path} does not exist (no epoch finished); start without --resume")
-    return torch.load(path, map_location="cpu", weights_only=True)
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for a damaged file
+        raise SeqkitError(f"{path} is not a readable checkpoint ({type(exc).__name__}); delete it to start the run "
+                          f"over") from None
+
+
+def open_run(run_dir: Path, resume: bool) -> dict | None:
+    """Apply the run-directory rules; return the checkpoint to continue from (None: start from epoch 1).
+
+    A new run needs a folder without a run in it, except one that never finished an epoch (killed while loading
+    or in its first epoch): that one is started over, its files replaced. ``resume`` needs config.json; with no
+    finished epoch it starts over too.
+    """
+    if resume:
+        read_json(run_dir, CONFIG)  # a clear error when it is not a run directory
+    checkpoint = read_checkpoint(run_dir / CHECKPOINT) if (run_dir / CONFIG).exists() else None
+    if checkpoint is not None and not resume:
+        raise SeqkitError(f"{run_dir} already holds a run; choose another run directory or resume it")
+    if checkpoint is None and (run_dir / CONFIG).exists():
+        for name in (WEIGHTS, METRICS_JSON, METRICS_CSV, CURVES):  # leftovers of a run that never finished an epoch
+            (run_dir / name).unlink(missing_ok=True)
+    return checkpoint
 
 
 def write_epoch(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, history: list[dict],
@@ -104,8 +131,10 @@ def write_metrics(run_dir: Path, history: list[dict], summary: dict) -> None:
     atomic_write(run_dir / METRICS_CSV, buf.getvalue().encode())
 
 
-def write_curves(path: Path, history: list[dict], metric: str, title: str) -> None:
-    """Loss and ``metric`` per epoch, train and validation, as a PNG (matplotlib's Agg backend)."""
+def write_curves(path: Path, history: list[dict], metric: str, title: str, best_epoch: int = 0,
+                 baselines: dict[str, dict[str, float]] | None = None) -> None:
+    """Loss and ``metric`` per epoch, train and validation, as a PNG (matplotlib's Agg backend): the best epoch
+    is a vertical line, each baseline that reports the quantity a horizontal dashed line."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -118,10 +147,15 @@ def write_curves(path: Path, history: list[dict], metric: str, title: str) -> No
             values = [row.get(f"{split}_{name}") for row in history]
             if any(v is not None for v in values):
                 ax.plot(epochs, values, style, markersize=3, label=split)
+        for i, (label, values) in enumerate((baselines or {}).items()):
+            if values.get(name) is not None:
+                ax.axhline(values[name], linestyle="--", linewidth=1, color=f"C{i + 2}", label=label)
+        if best_epoch:
+            ax.axvline(best_epoch, linestyle=":", color="grey", label=f"best epoch {best_epoch}")
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize="small")
     fig.suptitle(title)
     fig.tight_layout()
     buf = io.BytesIO()

@@ -1,40 +1,46 @@
 """Training, evaluation and reloading of composed models; docs/training.md shows the API and the run directory.
 
-:func:`prepare` loads the data, lets the task ``fit`` it (labels, vocabulary, normalisation may change the model's
-shape) and only then composes the model. :func:`train` is seeded: same seed, same weights on CPU; a resumed run
-reaches the uninterrupted run's weights, since every epoch reseeds shuffling and dropout from ``(seed, epoch)`` and
-the checkpoint holds weights and optimizer state.
+:func:`prepare` loads the data, decides the validation data (the only place that does), lets the task ``fit``
+the training part (labels, vocabulary, normalisation may change the model's shape) and only then composes the
+model. :func:`train` runs the epochs: :class:`~seqkit.training.loop.Loop` does the passes over the data,
+:class:`~seqkit.training.selection.Selection` picks the best epoch and decides when to stop,
+:class:`~seqkit.training.progress.EpochLog` shows progress, :mod:`seqkit.training.runs` writes the run folder.
+Training is seeded: same seed, same weights on CPU; a resumed run reaches the uninterrupted run's weights, since
+every epoch reseeds shuffling and dropout from ``(seed, epoch)``, the checkpoint holds weights and optimizer state,
+and the learning rate of each epoch is a function of the recorded history. :func:`resume` continues a run from
+what its config.json records (model, data, options).
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-import sys
 import time
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from seqkit._version import __version__
 from seqkit.core.cell import CellConfig
 from seqkit.core.compose import Composition, compose
 from seqkit.core.plugins import Plugins, load_plugins
-from seqkit.errors import SeqkitError
-from seqkit.training.config import TrainConfig
-from seqkit.training.data import split_indices, stratify_groups, subset, to_device
-from seqkit.training.distributed import Group, join
+from seqkit.errors import ConfigError, SeqkitError
+from seqkit.training import sources as data_sources
+from seqkit.training.config import RESUMABLE, VAL_FRACTION, TrainConfig
+from seqkit.training.data import split_indices, stratify_groups, subset
+from seqkit.training.distributed import Group, current, join
+from seqkit.training.loop import Loop
+from seqkit.training.progress import EpochLog
 from seqkit.training.runs import (
-    CHECKPOINT,
     CONFIG,
     CURVES,
     WEIGHTS,
     default_run_dir,
-    read_checkpoint,
+    open_run,
     read_json,
     read_weights,
     to_json,
@@ -43,27 +49,36 @@ from seqkit.training.runs import (
     write_json,
     write_metrics,
 )
-from seqkit.training.shards import epoch_batches, load_data
+from seqkit.training.selection import Selection, learning_rate
 
 
 @dataclass
 class Prepared:
-    """What :func:`prepare` returns: a composition built after ``task.fit`` and the data it was fitted on."""
+    """What :func:`prepare` returns: a composition built after ``task.fit``, the data it was fitted on, and where
+    that data came from (``sources``: train / val / test records, val_fraction, the task options as given)."""
 
     composition: Composition
     train_data: Sequence
     val_data: Sequence | None
+    sources: dict = field(default_factory=dict)
 
 
 @dataclass
 class TrainResult:
     run_dir: Path
-    history: list[dict]                 # one dict per epoch: epoch, train_loss, train_<metric>, val_..., seconds
+    history: list[dict]                 # one dict per epoch: epoch, train_loss, train_<metric>, val_..., lr, seconds
     best_epoch: int
     metrics: dict[str, float]           # validation (or training, without validation) metrics of best_epoch
-    baseline: dict[str, float] = field(default_factory=dict)  # the task's baseline on the same data
+    baseline: dict[str, float] = field(default_factory=dict)  # the first of ``baselines`` (older callers read it)
     stopped_early: bool = False
     composition: Composition | None = None  # the trained model (best epoch's weights, CPU, eval mode)
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)  # {name: {metric: value}}, same data
+    selected_on: str = ""               # the selection rule, e.g. "lowest val_loss"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_dir": str(self.run_dir), "best_epoch": self.best_epoch, "selected_on": self.selected_on,
+                "metrics": self.metrics, "baseline": self.baseline, "baselines": self.baselines,
+                "stopped_early": self.stopped_early, "history": self.history}
 
 
 def resolve_device(name: str) -> torch.device:
@@ -77,12 +92,12 @@ def resolve_device(name: str) -> torch.device:
     raise SeqkitError(f"unknown device {name!r}; use cpu, cuda or cuda:N")
 
 
-def carve(task, data: Sequence, fraction: float, seed: int) -> tuple[list, list | None]:
+def carve(task, data: Sequence, fraction: float, seed: int) -> tuple[Sequence, Sequence | None]:
     """(train, validation): ``task.split_validation`` if the task has its own, else a seeded random split
     stratified by ``task.stratify``; no split at fraction 0."""
     if not fraction:
         return data, None
-    if hasattr(data, "carve"):  # a shard folder: split lazily (seqkit.training.shards)
+    if hasattr(data, "carve"):  # a folder of shards: split lazily (seqkit.training.shards)
         return data.carve(task, fraction, seed)
     own = task.split_validation(data, fraction, seed)  # e.g. forecasting: the latest windows, not a random pick
     if own is not None:
@@ -94,213 +109,248 @@ def carve(task, data: Sequence, fraction: float, seed: int) -> tuple[list, list 
     return subset(data, keep), subset(data, held)
 
 
+# -- data -> fitted composition ---------------------------------------------------------------------------------
 def prepare(cell: str, task: str, data: Any, cell_config: CellConfig | None = None, task_config: Any = None,
-            seed: int = 0, *, val_data: Any = None, val_fraction: float = 0.1, split: str = "train",
+            seed: int = 0, *, val_data: Any = None, val_fraction: float = VAL_FRACTION, split: str = "train",
             plugins: Plugins | None = None) -> Prepared:
-    """Load ``data`` (a dataset name, a path, or already-loaded samples), carve validation, fit, then compose.
+    """Load ``data`` (a dataset name of ``task``, a path, or already-loaded samples), decide the validation data,
+    fit the task on the training part, then compose.
 
-    ``task.fit`` sees only the training part; the composition is built from the fitted task config, so a
-    vocabulary or label set learnt from data sizes the model.
+    Validation (:func:`seqkit.training.sources.validation_record`): ``val_data`` None carves ``val_fraction`` of
+    the training data (seeded; by ``task.split_validation`` or stratified by ``task.stratify``) *before* ``fit``,
+    so fit never sees it. A dataset name uses its real "val" split, or, when it is the training dataset and has
+    none, the carved part. The composition is built from the fitted task config, so a vocabulary or label set
+    learnt from data sizes the model.
     """
     plugins = plugins or load_plugins()
     task_cls = plugins.task(task)
     task_obj = task_cls(task_cls.make_config(task_config))
-    if isinstance(data, (str, os.PathLike)):
-        data = load_data(task_obj, data, split)
-    if isinstance(val_data, (str, os.PathLike)):
-        # a named dataset's "val" split (never its train split: that would validate on training data);
-        # a user's file is read as it is
-        val_data = load_data(task_obj, val_data, "val")
-    if val_data is None:
-        data, val_data = carve(task_obj, data, val_fraction, seed)
-    task_obj.fit(data)
+    train_record = data_sources.describe(plugins, task, data, split)
+    val_record = data_sources.validation_record(plugins, task, train_record, val_data, val_fraction, seed)
+    train_data, val_samples = _load_data(task_obj, train_record, val_record, data, val_data)
+    task_obj.fit(train_data)
     composition = compose(cell, task, cell_config, task_obj.config, seed=seed, plugins=plugins)
-    return Prepared(composition, data, val_data)
+    record = {"train": train_record, "val": val_record, "test": data_sources.test_record(task_cls, train_record),
+              "val_fraction": val_fraction, "task_options": _options(task_config)}
+    return Prepared(composition, train_data, val_samples, record)
 
 
-def _run_epoch(model, task, data, batch_size, device, optimizer=None, clip_norm=None, seed=None, on_batch=None,
-               group: Group = Group()):
-    """One pass over ``data``: mean loss and task metrics weighted by batch size; trains when given an optimizer.
-
-    In a job of several processes (``group``) each takes its share of every batch and the sums are added up
-    across them (seqkit.training.distributed)."""
-    totals: dict[str, float] = defaultdict(float)
-    count = 0
-    for batch in epoch_batches(data, batch_size, shuffle=optimizer is not None, seed=seed or 0):
-        idx = group.mine(batch)
-        if not idx and optimizer is None:
-            continue
-        inputs, target = to_device(task.collate(subset(data, idx or batch[:1])), device)
-        with torch.set_grad_enabled(optimizer is not None):
-            outputs = model(*inputs)
-            loss = task.loss(outputs, target)
-        if not torch.isfinite(loss):
-            raise SeqkitError(f"the loss became {loss.item()} (batch of samples {idx[:3]}...); lower the learning "
-                              f"rate, keep gradient clipping on, or check the data")
-        if optimizer is not None:
-            optimizer.zero_grad(set_to_none=True)
-            (loss * group.weight(len(idx), len(batch)) if group.size > 1 else loss).backward()
-            if clip_norm:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
-            optimizer.step()
-        if not idx:  # this process had no sample in the last batch: it only took part in the gradient average
-            continue
-        k = len(idx)
-        totals["loss"] += loss.item() * k
-        for name, value in task.metrics(tuple(o.detach() for o in outputs), target).items():
-            totals[name] += value * k
-        count += k
-        if on_batch:
-            on_batch(totals["loss"] / count)
-    if group.size > 1:
-        totals = group.sum({**totals, "__count__": count})
-        count = totals.pop("__count__")
-    return {name: value / count for name, value in totals.items()}
+def _load_data(task, train_record: dict, val_record: dict | None, data: Any = None,
+               val_data: Any = None) -> tuple[Sequence, Sequence | None]:
+    """The samples of the train and val records (``data`` / ``val_data``: samples handed over in Python)."""
+    train = data if train_record["kind"] == "samples" else data_sources.load(task, train_record)
+    if val_record is None:
+        return train, None
+    if val_record.get("carved"):
+        return carve(task, train, val_record["carved"], val_record["seed"])
+    return train, (val_data if val_record["kind"] == "samples" else data_sources.load(task, val_record))
 
 
-def _progress(show: bool):
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _options(task_config: Any) -> dict:
+    if task_config is None:
+        return {}
+    if is_dataclass(task_config):
+        return asdict(task_config)
+    return dict(task_config)
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=Console(stderr=True),
-                    disable=not show, transient=False)
 
-
+# -- training ---------------------------------------------------------------------------------------------------
 def train(composition: Composition, train_data: Sequence, val_data: Sequence | None = None,
-          config: TrainConfig = TrainConfig(), run_dir: str | os.PathLike | None = None,
-          resume: bool = False) -> TrainResult:
+          config: TrainConfig | None = None, run_dir: str | os.PathLike | None = None, resume: bool = False,
+          sources: dict | None = None) -> TrainResult:
     """Train ``composition.model`` on samples of ``composition.task``; write the run directory; return the result.
 
-    ``val_data`` None: ``config.val_fraction`` of ``train_data`` is held out (seeded, stratified). Early stopping
-    and model selection watch ``task.main_metric()`` on validation data. ``resume`` continues the run in
-    ``run_dir`` from its checkpoint (same data and composition; ``config.epochs`` is the total).
+    ``val_data`` is used as it is: :func:`prepare` decides it (``None``: selection and early stopping watch the
+    training data). The best epoch is chosen by :class:`~seqkit.training.selection.Selection` (``config.select``).
+    ``resume`` continues the run in ``run_dir`` from its checkpoint (same composition; ``config.epochs`` is the
+    total; of the options only those in ``RESUMABLE`` may differ, and the change is recorded); a run that never
+    finished an epoch starts over. ``sources`` (``Prepared.sources``) is recorded in config.json so that
+    :func:`evaluate` and :func:`resume` need no data argument.
 
-    Under torchrun (or ``seqkit train --nproc N``) every process calls this: the model trains in
-    DistributedDataParallel, each process on its share of every batch; rank 0 alone writes ``run_dir`` and reads
-    the checkpoint it resumes from, and hands it to the others (seqkit.training.distributed).
+    Under torchrun (or ``seqkit train --nproc N``) every process calls this with the same arguments: the model
+    trains in DistributedDataParallel, each process on its share of every batch (seqkit.training.distributed);
+    rank 0 alone writes ``run_dir`` and reads the checkpoint, and hands what it read to the others.
     """
+    config = config or TrainConfig()
     config.validate()
     with join(config.device) as group:
-        return _train(group, composition, train_data, val_data, config, run_dir, resume)
+        device = resolve_device(group.device(config.device))
+        group.check_batch(config.batch_size)
+        if len(train_data) == 0:
+            raise SeqkitError("no training samples")
+        has_val = val_data is not None and len(val_data) > 0
+
+        def open_folder():  # rank 0 decides and writes; the other processes get the folder and checkpoint from it
+            folder = Path(run_dir) if run_dir is not None else _new_run_dir(composition, resume)
+            checkpoint = open_run(folder, resume)
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_config(folder, composition, config, sources or _given_samples(train_data, val_data),
+                          {"train": len(train_data), "val": len(val_data or [])}, resume, checkpoint, group.size)
+            return folder, checkpoint, composition.task.baselines(train_data, val_data if has_val else train_data)
+
+        folder, checkpoint, baselines = group.agree(open_folder)
+        session = _Session(folder, composition, config, has_val, baselines, group)
+        session.start(device, checkpoint)
+        stopped_early = session.run_epochs(train_data, val_data if has_val else None)
+        return session.finish(stopped_early)
 
 
-def _train(group: Group, composition: Composition, train_data: Sequence, val_data: Sequence | None,
-           config: TrainConfig, run_dir: str | os.PathLike | None, resume: bool) -> TrainResult:
-    device = resolve_device(group.device(config.device))
-    group.check_batch(config.batch_size)
-    task, model = composition.task, composition.model
-
-    def open_run():  # rank 0 decides the folder and reads the checkpoint; the other processes get both from it
-        folder = run_dir
-        if folder is None:
-            if resume:
-                raise SeqkitError("resume needs the run directory to continue; pass run_dir")
-            folder = default_run_dir(composition.cell_name, composition.task_name)
-        folder = Path(folder)
-        if resume:
-            saved = read_json(folder, CONFIG)
-            if saved.get("composition") != json.loads(to_json(composition.config())):
-                raise SeqkitError(f"cannot resume {folder}: it was trained with another composition or fitted task "
-                                  f"config; use the same cell, task, options and data")
-            return folder, read_checkpoint(folder / CHECKPOINT)
-        if (folder / CONFIG).exists():
-            raise SeqkitError(f"{folder} already holds a run; choose another run directory or resume it")
-        return folder, None
-
-    run_dir, checkpoint = group.agree(open_run)
-    if len(train_data) == 0:
-        raise SeqkitError("no training samples")
-    if val_data is None:
-        train_data, val_data = carve(task, train_data, config.val_fraction, config.seed)
-    if group.main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(run_dir / CONFIG, {"composition": composition.config(), "train": asdict(config),
-                                      "samples": {"train": len(train_data), "val": len(val_data or [])},
-                                      "seqkit": __version__, "processes": group.size})
-
-    model.to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    history: list[dict] = []
-    best_epoch, best_state = 0, None
+def _new_run_dir(composition: Composition, resume: bool) -> Path:
     if resume:
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        history, best_epoch, best_state = checkpoint["history"], checkpoint["best_epoch"], checkpoint["best"]
-    trained = group.wrap(model)  # DistributedDataParallel in a job of several processes
-    name, mode = task.main_metric()
-    split = "val" if val_data is not None and len(val_data) else "train"  # where selection looks
-    watch, sign = f"{split}_{name}", (1.0 if mode == "max" else -1.0)
-    baseline = task.baseline(train_data, val_data if split == "val" else train_data)
-    stopped_early = False
-    steps = math.ceil(len(train_data) / config.batch_size)
+        raise SeqkitError("resume needs the run directory to continue; pass run_dir")
+    return default_run_dir(composition.cell_name, composition.task_name)
 
-    def score(row):  # the watched metric, ties broken by the lower loss of the same split
-        return (sign * row[watch], -row[f"{split}_loss"])
 
-    def best_score():
-        return score(history[best_epoch - 1]) if best_epoch else (-math.inf, -math.inf)
+def _given_samples(train_data: Sequence, val_data: Sequence | None) -> dict:
+    return {"train": {"kind": "samples", "size": len(train_data)},
+            "val": {"kind": "samples", "size": len(val_data)} if val_data is not None else None, "test": None}
 
-    def summary():
-        best = {k[len(split) + 1:]: v for k, v in history[best_epoch - 1].items() if k.startswith(split + "_")}
-        return {"best_epoch": best_epoch, "best": best, "baseline": baseline, "main_metric": [name, mode],
-                "split": split, "stopped_early": stopped_early}
 
-    with _progress(config.progress and group.main and sys.stderr.isatty()) as progress:
-        bar = progress.add_task("", total=steps, info="")
-        for epoch in range(len(history) + 1, config.epochs + 1):
-            if config.patience and best_epoch and epoch - 1 - best_epoch >= config.patience:
-                stopped_early = True
-                break
-            progress.update(bar, description=f"epoch {epoch}/{config.epochs}", completed=0)
-            # dropout etc.: reproducible per epoch, also on resume; each process of a job draws its own masks
-            torch.manual_seed(config.seed * 100_003 + epoch + 1_000_003 * group.rank)
-            model.train()
-            started = time.perf_counter()
-            row: dict[str, Any] = {"epoch": epoch}
-            tr = _run_epoch(trained, task, train_data, config.batch_size, device, optimizer, config.clip_norm,
-                            seed=[config.seed, epoch],
-                            on_batch=lambda loss: progress.update(bar, advance=1, info=f"loss {loss:.4f}"),
-                            group=group)
-            row.update({f"train_{k}": v for k, v in tr.items()})
-            if split == "val":
-                model.eval()
-                with torch.no_grad():
-                    va = _run_epoch(model, task, val_data, config.batch_size, device, group=group)
-                row.update({f"val_{k}": v for k, v in va.items()})
-            row["seconds"] = round(time.perf_counter() - started, 3)
-            history.append(row)
-            if score(row) > best_score():
-                best_epoch = epoch
-                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-            progress.update(bar, info=f"{split} loss {row[split + '_loss']:.4f} {name} {row[watch]:.4f}")
-            if not progress.disable:
-                progress.console.print(f"epoch {epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in row.items()
-                                                                      if k not in ("epoch", "seconds")))
-            if group.main:
-                write_epoch(run_dir, model, optimizer, history, best_state if best_epoch == epoch else None,
-                            {"best_epoch": best_epoch, "best": best_state}, summary())
-    if best_state is None:
-        raise SeqkitError(f"{run_dir}: no epoch gave a comparable {watch} (NaN?); check the task's metrics")
-    model.load_state_dict(best_state)
-    model.to("cpu").eval()
-    final = summary()
-    if group.main:
-        write_metrics(run_dir, history, final)
-        write_curves(run_dir / CURVES, history, name,
-                     f"{composition.cell_name} / {composition.task_name}: best epoch {best_epoch}")
-    group.barrier()  # every process returns once the run folder is complete
-    return TrainResult(run_dir, history, best_epoch, final["best"], baseline, stopped_early, composition)
+def _write_config(run_dir: Path, composition: Composition, config: TrainConfig, data: dict, counts: dict,
+                  resume: bool, checkpoint: dict | None, processes: int = 1) -> None:
+    """config.json: what the run is (composition), how it trains, what data it came from. On resume the
+    composition must be the recorded one, changed options must be resumable, and each change is recorded."""
+    saved = read_json(run_dir, CONFIG) if resume else {}
+    resumes = list(saved.get("resumes", []))
+    if resume:
+        if saved.get("composition") != json.loads(to_json(composition.config())):
+            raise SeqkitError(f"cannot resume {run_dir}: it was trained with another composition or fitted task "
+                              f"config; use the same cell, task, options and data")
+        before = TrainConfig.from_dict(saved.get("train", {}))
+        _refuse_changes(run_dir, {k: v for k, v in asdict(config).items() if k not in RESUMABLE}, before)
+        changed = {k: [getattr(before, k), v] for k, v in asdict(config).items() if getattr(before, k) != v}
+        if changed and checkpoint is not None:
+            resumes.append({"after_epoch": len(checkpoint["history"]), "changed": changed})
+        data = saved.get("data", data)  # the records of the data the run was started on
+    write_json(run_dir / CONFIG, {"composition": composition.config(), "train": asdict(config), "data": data,
+                                  "samples": counts, "resumes": resumes, "seqkit": __version__,
+                                  "processes": processes})
+
+
+def _refuse_changes(run_dir: Path, given: dict, before: TrainConfig, differs: list[str] | None = None) -> None:
+    """Refuse to resume with training options other than the recorded ones (``differs``: more such reasons)."""
+    off = {"clip_norm", "patience"}  # 0 and None both mean "off"
+    changed = [f"{k} {v!r} (trained with {getattr(before, k)!r})" for k, v in given.items()
+               if getattr(before, k) != v and not (k in off and not v and not getattr(before, k))]
+    changed += differs or []
+    if changed:
+        raise SeqkitError(f"cannot resume {run_dir} with {' and '.join(changed)}: only {', '.join(RESUMABLE)} can "
+                          f"change when resuming; give the run's own options, or start a new run")
+
+
+class _Session:
+    """One training run between its epochs: the model and optimizer, the history, the selection, the best
+    weights; writes the run folder after every epoch."""
+
+    def __init__(self, run_dir: Path, composition: Composition, config: TrainConfig, has_val: bool,
+                 baselines: dict[str, dict[str, float]], group: Group = Group()):
+        self.run_dir, self.composition, self.config, self.baselines = run_dir, composition, config, baselines
+        self.group = group  # rank 0 alone writes the run folder and shows progress
+        self.selection = Selection.for_run(composition.task, config, has_val)
+        self.history: list[dict] = []
+        self.best_state: dict | None = None
+        self._plot_seconds, self._started = 0.0, time.perf_counter()
+
+    def start(self, device: torch.device, checkpoint: dict | None) -> None:
+        model = self.composition.model.to(device)
+        config = self.config
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        if checkpoint is not None:
+            model.load_state_dict(checkpoint["model"])
+            self.optimizer.load_state_dict(checkpoint["optimizer"])  # its lr is replaced every epoch (history: lr)
+            self.history, self.best_state = checkpoint["history"], checkpoint["best"]
+            self.selection.replay(self.history)
+        self.loop = Loop(model, self.composition.task, device, config.batch_size, self.optimizer, config.clip_norm,
+                         self.group)
+
+    def run_epochs(self, train_data: Sequence, val_data: Sequence | None) -> bool:
+        """Epochs from the first not yet done up to ``config.epochs``; True when early stopping ended them."""
+        config, selection = self.config, self.selection
+        steps = math.ceil(len(train_data) / config.batch_size)
+        with EpochLog(config.progress and self.group.main, config.epochs, steps) as log:
+            for epoch in range(len(self.history) + 1, config.epochs + 1):
+                if selection.should_stop(epoch - 1):
+                    return True
+                log.start(epoch)
+                # dropout etc.: reproducible per epoch and on resume; each process of a job draws its own masks
+                torch.manual_seed(config.seed * 100_003 + epoch + 1_000_003 * self.group.rank)
+                started = time.perf_counter()
+                lr = learning_rate(config, epoch, selection.scores)
+                row: dict[str, Any] = {"epoch": epoch}
+                row.update({f"train_{k}": v for k, v in
+                            self.loop.train_epoch(train_data, [config.seed, epoch], lr, log.batch).items()})
+                if val_data is not None:
+                    row.update({f"val_{k}": v for k, v in self.loop.evaluate(val_data).items()})
+                row["lr"] = lr
+                row["seconds"] = round(time.perf_counter() - started, 3)
+                self.record(row)
+                log.end(row, selection.best_epoch)
+        return False
+
+    def record(self, row: dict) -> None:
+        """Append ``row``; keep the weights when it is the best epoch; write weights, checkpoint, metrics, curves."""
+        self.history.append(row)
+        new_best = self.selection.update(row)
+        if new_best:
+            self.best_state = {k: v.detach().cpu().clone() for k, v in self.composition.model.state_dict().items()}
+        if not self.group.main:
+            return
+        write_epoch(self.run_dir, self.composition.model, self.optimizer, self.history,
+                    self.best_state if new_best else None,
+                    {"best_epoch": self.selection.best_epoch, "best": self.best_state}, self.summary(False))
+        if self._plot_seconds <= 0.2 * (time.perf_counter() - self._started):  # drawing: at most a fifth of the time
+            self.plot()
+
+    def plot(self) -> None:
+        started = time.perf_counter()
+        c = self.composition
+        name = c.task.main_metric()[0]
+        write_curves(self.run_dir / CURVES, self.history, name,
+                     f"{c.cell_name} / {c.task_name}: best epoch {self.selection.best_epoch} "
+                     f"({self.selection.describe()})", self.selection.best_epoch, self.baselines)
+        self._plot_seconds += time.perf_counter() - started
+
+    def summary(self, stopped_early: bool) -> dict:
+        split, best_epoch = self.selection.split, self.selection.best_epoch
+        best = {k[len(split) + 1:]: v for k, v in self.history[best_epoch - 1].items()
+                if k.startswith(split + "_")} if best_epoch else {}
+        return {"best_epoch": best_epoch, "best": best, "baseline": _first(self.baselines),
+                "baselines": self.baselines, "main_metric": list(self.composition.task.main_metric()),
+                "selected_on": self.selection.describe(), "split": split, "stopped_early": stopped_early}
+
+    def finish(self, stopped_early: bool) -> TrainResult:
+        if self.best_state is None:
+            raise SeqkitError(f"{self.run_dir}: no epoch gave a comparable {self.selection.column} (NaN?); check the "
+                              f"task's metrics")
+        model = self.composition.model
+        model.load_state_dict(self.best_state)
+        model.to("cpu").eval()
+        final = self.summary(stopped_early)
+        if self.group.main:
+            write_metrics(self.run_dir, self.history, final)
+            self.plot()
+        self.group.barrier()  # every process returns once the run folder is complete
+        return TrainResult(self.run_dir, self.history, final["best_epoch"], final["best"], final["baseline"],
+                           stopped_early, self.composition, self.baselines, final["selected_on"])
+
+
+def _first(baselines: dict[str, dict[str, float]]) -> dict[str, float]:
+    return next(iter(baselines.values()), {})
+
+
+# -- runs that describe themselves --------------------------------------------------------------------------------
+def _compose_saved(run_dir: Path, saved: dict, plugins: Plugins | None) -> Composition:
+    c = saved.get("composition")
+    if not isinstance(c, dict) or not {"cell", "task", "cell_config", "task_config"} <= set(c):
+        raise SeqkitError(f"{run_dir / CONFIG} has no complete 'composition' entry; the run directory is damaged")
+    return compose(c["cell"], c["task"], CellConfig(**c["cell_config"]), c["task_config"], seed=c.get("seed", 0),
+                   plugins=plugins)
 
 
 def load_run(run_dir: str | os.PathLike, plugins: Plugins | None = None) -> Composition:
     """The trained composition of a run directory: rebuilt by ``compose()`` from config.json, best weights loaded."""
     run_dir = Path(run_dir)
-    saved = read_json(run_dir, CONFIG).get("composition")
-    if not isinstance(saved, dict) or not {"cell", "task", "cell_config", "task_config"} <= set(saved):
-        raise SeqkitError(f"{run_dir / CONFIG} has no complete 'composition' entry; the run directory is damaged")
-    composition = compose(saved["cell"], saved["task"], CellConfig(**saved["cell_config"]), saved["task_config"],
-                          seed=saved.get("seed", 0), plugins=plugins)
+    composition = _compose_saved(run_dir, read_json(run_dir, CONFIG), plugins)
     try:
         composition.model.load_state_dict(read_weights(run_dir / WEIGHTS))
     except RuntimeError as exc:
@@ -310,23 +360,131 @@ def load_run(run_dir: str | os.PathLike, plugins: Plugins | None = None) -> Comp
     return composition
 
 
-def evaluate(run_dir: str | os.PathLike, data: Any, split: str = "test", batch_size: int | None = None,
-             device: str = "cpu", plugins: Plugins | None = None) -> dict:
-    """Loss and task metrics of a saved run on ``data`` (dataset name, path or samples), with the baseline.
+#: how each option given again on resume is found in config.json: (section, key) or a special rule
+_MODEL_OPTIONS = {"cell": ("composition", "cell"), "task": ("composition", "task"),
+                  "hidden_size": ("cell_config", "hidden_size"), "num_layers": ("cell_config", "num_layers"),
+                  "bidirectional": ("cell_config", "bidirectional"), "dropout": ("cell_config", "dropout")}
 
-    Returns ``{"loss": .., <metric>: .., "samples": n, "baseline": {<metric>: ..}}``; a named dataset is read
-    at ``split`` (built-in datasets have "train" and "test").
+
+def resume(run_dir: str | os.PathLike, changes: dict[str, Any] | None = None,
+           plugins: Plugins | None = None) -> TrainResult:
+    """Continue the run in ``run_dir`` with the model, data and options its config.json records.
+
+    ``changes`` holds options given again, by their CLI names (``epochs``, ``lr``, ``data``, ``hidden_size``,
+    ``task_options`` {key: value}, ...). Those in ``RESUMABLE`` (epochs, patience, lr, lr_schedule, device,
+    progress) are applied and recorded in config.json; any other must equal the recorded value, or the resume is
+    refused naming it. A run that never finished an epoch starts over with its recorded options.
     """
+    run_dir = Path(run_dir)
+    plugins = plugins or load_plugins()
+    saved = current().agree(lambda: read_json(run_dir, CONFIG))  # rank 0's file, in a job of several processes
+    changes = dict(changes or {})
+    before = TrainConfig.from_dict(saved.get("train", {}))
+    fixed = {k: v for k, v in changes.items() if k not in RESUMABLE}
+    _refuse_changes(run_dir, {k: v for k, v in fixed.items() if k in TrainConfig.__dataclass_fields__}, before,
+                    _recorded_differences(saved, fixed))
+    config = replace(before, **{k: v for k, v in changes.items() if k in RESUMABLE})
+    data = saved.get("data") or {}
+    if not data.get("train") or data["train"].get("kind") == "samples":
+        raise SeqkitError(f"{run_dir} does not record data it can reload (trained from samples handed over in "
+                          f"Python, or by an older seqkit); resume it with train(..., resume=True) and the data")
+    composition = _compose_saved(run_dir, saved, plugins)
+    train_data, val_data = _load_data(composition.task, data["train"], data.get("val"))
+    return train(composition, train_data, val_data, config, run_dir, resume=True, sources=data)
+
+
+def _recorded_differences(saved: dict, given: dict[str, Any]) -> list[str]:
+    """Model and data options given again that differ from what the run recorded, one phrase each."""
+    comp, data = saved.get("composition", {}), saved.get("data") or {}
+    recorded_options = {**comp.get("task_config", {}), **data.get("task_options", {})}
+    differs = []
+    for key, value in given.items():
+        if key in _MODEL_OPTIONS:
+            section, name = _MODEL_OPTIONS[key]
+            was = (comp if section == "composition" else comp.get(section, {})).get(name)
+            if value != was:
+                differs.append(f"{key} {value!r} (trained with {was!r})")
+        elif key in ("cell_options", "task_options"):
+            recorded = comp.get("cell_config", {}).get("options", {}) if key == "cell_options" else recorded_options
+            differs += [f"{key[:4]} option {k}={v!r} (trained with {recorded.get(k)!r})"
+                        for k, v in value.items() if recorded.get(k) != v]
+        elif key == "data":
+            if not data_sources.same_source(data.get("train"), value):
+                differs.append(f"data {os.fspath(value)!r} (trained on {_where(data.get('train'))})")
+        elif key == "val_data":
+            val = data.get("val")
+            if not data_sources.same_source(val, value):
+                differs.append(f"val_data {os.fspath(value)!r} (validated on {_where(val)})")
+        elif key == "val_fraction":
+            if value != data.get("val_fraction", VAL_FRACTION):
+                differs.append(f"val_fraction {value!r} (trained with {data.get('val_fraction')!r})")
+        elif key in TrainConfig.__dataclass_fields__:
+            continue  # compared with the recorded training config by _refuse_changes()
+        else:
+            raise ConfigError(f"unknown option {key!r} to compare on resume")
+    return differs
+
+
+def _where(record: dict | None) -> str:
+    if not record:
+        return "no recorded data"
+    if record.get("kind") == "samples":
+        return "samples handed over in Python"
+    carved = f", {record['carved']:g} carved from it" if record.get("carved") else ""
+    return f"{record['source']} ({record['split']}{carved})"
+
+
+def evaluate(run_dir: str | os.PathLike, data: Any = None, split: str = "test", batch_size: int | None = None,
+             device: str = "cpu", plugins: Plugins | None = None) -> dict:
+    """Loss and task metrics of a saved run on ``data``, next to the task's baselines.
+
+    ``data``: a dataset name, a path, or samples; None: the test split of the data the run was trained on, as
+    config.json records it. A named dataset (or a file with splits) is read at ``split``. Returns
+    ``{"loss": .., <metric>: .., "samples": n, "data": {source, split}, "baseline": {<metric>: ..},
+    "baselines": {name: {<metric>: ..}}}``.
+    """
+    run_dir = Path(run_dir)
+    plugins = plugins or load_plugins()
     composition = load_run(run_dir, plugins)
+    saved = read_json(run_dir, CONFIG)
     task = composition.task
-    if isinstance(data, (str, os.PathLike)):
-        data = load_data(task, data, split)
-    if len(data) == 0:
+    if data is None:
+        record = (saved.get("data") or {}).get("test")
+        if not record:
+            raise SeqkitError(f"{run_dir} records no test data (trained on "
+                              f"{_where((saved.get('data') or {}).get('train'))}); give the data to evaluate on "
+                              f"(--data)")
+        samples = data_sources.load(task, record)
+    else:
+        record = data_sources.describe(plugins, composition.task_name, data, split)
+        samples = data if record["kind"] == "samples" else data_sources.load(task, record)
+    if len(samples) == 0:
         raise SeqkitError("no samples to evaluate")
-    size = batch_size or read_json(Path(run_dir), CONFIG).get("train", {}).get("batch_size", 32)
-    model = composition.model.to(resolve_device(device)).eval()
-    with torch.no_grad():
-        result: dict[str, Any] = _run_epoch(model, task, data, size, resolve_device(device))
-    result["samples"] = len(data)
-    result["baseline"] = task.baseline(None, data)
+    size = batch_size or saved.get("train", {}).get("batch_size", 32)
+    torch_device = resolve_device(device)
+    result: dict[str, Any] = Loop(composition.model.to(torch_device), task, torch_device, size).evaluate(samples)
+    result["samples"] = len(samples)
+    result["data"] = {k: v for k, v in record.items() if k in ("source", "split", "kind")}
+    result["baselines"] = task.baselines(None, samples)
+    result["baseline"] = _first(result["baselines"])
     return result
+
+
+# -- several seeds ------------------------------------------------------------------------------------------------
+def seed_run_dir(run_dir: str | os.PathLike, seed: int) -> Path:
+    """``runs/bm`` -> ``runs/bm-seed1``: where one seed of a several-seed run goes."""
+    run_dir = Path(run_dir)
+    return run_dir.with_name(f"{run_dir.name}-seed{seed}")
+
+
+def mean_std(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per numeric key found in every row: ``{"mean", "std", "values"}``; std is the sample standard deviation
+    (n - 1 in the denominator; 0 for a single row)."""
+    keys = [k for k in rows[0] if all(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool)
+                                      for r in rows)] if rows else []
+    out = {}
+    for key in keys:
+        values = np.array([float(r[key]) for r in rows])
+        out[key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                    "values": values.tolist()}
+    return out
