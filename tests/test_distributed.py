@@ -3,6 +3,7 @@
 One scenario, to keep CI short (two launches of 2 processes): a 2-process run on a folder of shards is killed
 mid-run (SIGKILL to rank 1) and must fail within a bounded time with one clear line; --resume continues from
 the last checkpoint; the whole trajectory then matches a 1-process run with the same global batch and seed.
+A second test joins two processes by hand and hangs one: the other fails after SEQKIT_DIST_TIMEOUT seconds.
 
 Tolerance: losses agree to rtol 1e-5 (measured: ~1e-7), accuracies to 1e-6 (the same predictions; one flipped
 would move it by 1/36; they are float sums of batch means). Exact equality cannot hold: with
@@ -113,3 +114,39 @@ def test_two_processes_fail_clearly_when_one_is_killed_resume_and_match_one_proc
             assert b[key] == pytest.approx(a[key], abs=1e-6), (a["epoch"], key)
     best = [json.loads((r / "metrics.json").read_text())["best_epoch"] for r in (one, run)]
     assert best[0] == best[1]
+
+
+HANG = """
+import sys, time
+from seqkit.errors import SeqkitError
+from seqkit.training.distributed import join
+try:
+    with join("cpu") as group:
+        if group.rank == 1:
+            time.sleep(15)  # hung: never reaches the collective
+            sys.exit(0)
+        group.sum({"loss": 1.0})
+except SeqkitError as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="gloo over the 'lo' interface")
+def test_a_hung_process_makes_the_other_fail_within_the_timeout_with_one_line():
+    """Two processes joined by hand (torchrun's environment, a free loopback port); one never reaches the
+    collective: the other gives up after SEQKIT_DIST_TIMEOUT seconds with one line instead of waiting forever."""
+    from seqkit.training.distributed import free_port
+
+    env = {**os.environ, "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()),
+           "SEQKIT_DIST_TIMEOUT": "3", "GLOO_SOCKET_IFNAME": "lo"}
+    procs = [subprocess.Popen([sys.executable, "-c", HANG], env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in (0, 1)]
+    try:
+        out, err = procs[0].communicate(timeout=120)
+    finally:
+        procs[1].kill()
+        procs[1].wait()
+    assert procs[0].returncode == 3, err
+    assert out.startswith("process 0 of 2 lost the others") and "--resume" in out and len(out.splitlines()) == 1
+    assert "Timed out" in out or "timed out" in out
