@@ -155,3 +155,60 @@ def summary_table(title: str, summary: dict, baselines: dict[str, dict] | None =
     for name in summary:
         table.add_row(name, cell(summary, name), *(cell(b, name) for b in baselines.values()))
     return table
+
+
+def nproc_option(fn):
+    """``--nproc N`` for a command that trains: N > 1 runs the same command in N processes on this machine
+    (seqkit.training.distributed.launch: torch's elastic launcher, DistributedDataParallel over loopback).
+    In a process of such a job (or of torchrun's) the command runs inside the joined process group; only rank 0
+    prints, and under --nproc an error is printed once, by the launcher."""
+    import contextlib
+    import functools
+    import os
+
+    @click.option("--nproc", type=int, default=1, show_default=True, callback=positive,
+                  help="Train in N processes on this machine (DistributedDataParallel; --batch-size stays the "
+                       "global batch). Several machines: torchrun, see docs/training.md.")
+    @functools.wraps(fn)
+    def command(*args, nproc, **kwargs):
+        from seqkit.training.distributed import join, launch, record_failure, world_from_env
+
+        ctx = click.get_current_context()
+        if nproc > 1:
+            given = {k: v for k, v in kwargs.items()
+                     if ctx.get_parameter_source(k) != click.core.ParameterSource.DEFAULT}
+            launch(nproc, [ctx.info_name or "train", *_as_arguments(ctx.command, given)])
+            return None
+        try:
+            world = world_from_env()
+            with join(kwargs.get("device") or "cpu") if world.size > 1 else contextlib.nullcontext():
+                if world.main:
+                    return fn(*args, **kwargs)
+                with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+                    return fn(*args, **kwargs)
+        except SeqkitError as exc:
+            if record_failure(exc):
+                raise SystemExit(1) from None
+            raise
+    return command
+
+
+def _as_arguments(command: click.Command, values: dict) -> list[str]:
+    """Command-line arguments that give ``command`` the option ``values`` again (click's parsed values)."""
+    args: list[str] = []
+    for param in command.params:
+        if not isinstance(param, click.Option) or param.name not in values or values[param.name] is None:
+            continue
+        value, name = values[param.name], max(param.opts, key=len)
+        if param.is_flag and param.secondary_opts:
+            args.append(name if value else max(param.secondary_opts, key=len))
+        elif param.is_flag:
+            args += [name] if value else []
+        elif param.multiple:
+            for item in value:
+                args += [name, str(item)]
+        elif isinstance(value, (list, tuple)):  # a list option parsed by a callback, e.g. --seeds 0,1,2
+            args += [name, ",".join(map(str, value))]
+        else:
+            args += [name, str(value)]
+    return args

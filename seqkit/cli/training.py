@@ -11,6 +11,7 @@ from seqkit.cli.common import (
     json_option,
     metrics_table,
     model_options,
+    nproc_option,
     out,
     parse_options,
     positive,
@@ -21,7 +22,7 @@ from seqkit.errors import SeqkitError
 from seqkit.training.config import LR_SCHEDULES, SELECT, VAL_FRACTION, TrainConfig
 
 #: train's parameters that are not options of the run itself (never compared on --resume)
-_NOT_RUN_OPTIONS = ("run_dir", "resume", "as_json", "seeds")
+_NOT_RUN_OPTIONS = ("run_dir", "resume", "as_json", "seeds", "nproc")
 
 
 @click.command()
@@ -60,6 +61,7 @@ _NOT_RUN_OPTIONS = ("run_dir", "resume", "as_json", "seeds")
 @click.option("--no-progress", is_flag=True,
               help="Print nothing while training (default: a bar on a terminal, else one line per epoch).")
 @json_option("Print the result as JSON.")
+@nproc_option
 @click.pass_context
 def train(ctx, cell, task, hidden_size, num_layers, bidirectional, dropout, cell_options, task_options, data,
           val_data, val_fraction, epochs, batch_size, lr, lr_schedule, plateau_patience, select, clip_norm, patience,
@@ -75,6 +77,7 @@ def train(ctx, cell, task, hidden_size, num_layers, bidirectional, dropout, cell
       seqkit train --data reviews.csv -T text_column=review -T label_column=stars --hidden-size 64
       seqkit train --resume --run-dir runs/bm --epochs 60
       seqkit train --data basic-motions --seeds 0,1,2 --run-dir runs/bm      runs/bm-seed0 ... and mean +- std
+      seqkit train --data shards/ --nproc 4 --batch-size 64 --run-dir runs/big   4 processes (DDP)
     """
     from seqkit.training import prepare, seed_run_dir
     from seqkit.training import resume as resume_run

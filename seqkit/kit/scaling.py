@@ -1,7 +1,7 @@
 """Scaling learnt by a task's ``fit()`` and kept inside the model, so that exported files take raw values."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -24,10 +24,50 @@ class Standardize(nn.Module):
         return x * self.std + self.mean
 
 
-def mean_std(arrays: Sequence[np.ndarray], axis: tuple = (0,), floor: float = 1e-6) -> tuple[list, list]:
+def mean_std(arrays: Iterable[np.ndarray], axis: tuple = (0,), floor: float = 1e-6,
+             chunk_bytes: int = 1 << 26) -> tuple[list, list]:
     """Mean and std (floored; 1.0 where below ``floor``) of ``arrays`` concatenated on axis 0, reduced over
-    ``axis``; rounded lists, ready for a task config."""
-    stacked = np.concatenate([np.asarray(a, dtype=np.float64) for a in arrays])
-    mean, std = stacked.mean(axis=axis), stacked.std(axis=axis)
+    ``axis``; rounded lists, ready for a task config.
+
+    ``arrays`` may be a generator over data bigger than memory: arrays are gathered into chunks of about
+    ``chunk_bytes`` (as float64) and the chunks' statistics combined (Chan et al.'s pairwise update); data that
+    fits one chunk gives exactly the plain ``concatenate(...).mean / .std``.
+    """
+    count, mean, m2 = 0, None, None
+    chunk: list[np.ndarray] = []
+    size = 0
+
+    def combine():
+        nonlocal count, mean, m2, chunk, size
+        stacked = np.concatenate(chunk)
+        c_mean, c_var = stacked.mean(axis=axis), stacked.var(axis=axis)
+        n = stacked.size // max(1, np.size(c_mean))  # values reduced into each statistic
+        if mean is None:
+            count, mean, m2 = n, c_mean, c_var * n
+        else:
+            total = count + n
+            delta = c_mean - mean
+            mean = mean + delta * (n / total)
+            m2 = m2 + c_var * n + delta ** 2 * (count * n / total)
+            count = total
+        chunk, size = [], 0
+
+    for a in arrays:
+        a = np.asarray(a, dtype=np.float64)
+        chunk.append(a)
+        size += a.nbytes
+        if size >= chunk_bytes:
+            combine()
+    if chunk:
+        if mean is None:  # one chunk: the plain computation, bit for bit
+            stacked = np.concatenate(chunk)
+            mean, std = stacked.mean(axis=axis), stacked.std(axis=axis)
+        else:
+            combine()
+            std = np.sqrt(m2 / count)
+    elif mean is None:
+        raise ValueError("mean_std needs at least one array")
+    else:
+        std = np.sqrt(m2 / count)
     std = np.where(std > floor, std, 1.0)
     return [round(float(v), 6) for v in np.ravel(mean)], [round(float(v), 6) for v in np.ravel(std)]

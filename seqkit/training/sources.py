@@ -20,6 +20,7 @@ from typing import Any
 
 from seqkit.core.plugins import Plugins
 from seqkit.errors import SeqkitError
+from seqkit.training.shards import load_data
 
 
 def dataset_table(plugins: Plugins, task: str | None = None) -> list[dict[str, Any]]:
@@ -132,7 +133,7 @@ def load(task, record: dict[str, Any], train_data: Sequence | None = None,
     source = record["source"]
     if record["kind"] == "file" and not Path(source).exists():
         raise SeqkitError(f"{source} (recorded in the run) no longer exists; give the data again")
-    return task.load_data(source, record["split"])
+    return load_data(task, source, record["split"])  # a folder of shards: read lazily
 
 
 def same_source(record: dict[str, Any] | None, given: Any) -> bool:

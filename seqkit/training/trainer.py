@@ -32,6 +32,7 @@ from seqkit.errors import ConfigError, SeqkitError
 from seqkit.training import sources as data_sources
 from seqkit.training.config import RESUMABLE, VAL_FRACTION, TrainConfig
 from seqkit.training.data import split_indices, stratify_groups, subset
+from seqkit.training.distributed import Group, current, join
 from seqkit.training.loop import Loop
 from seqkit.training.progress import EpochLog
 from seqkit.training.runs import (
@@ -96,6 +97,8 @@ def carve(task, data: Sequence, fraction: float, seed: int) -> tuple[Sequence, S
     stratified by ``task.stratify``; no split at fraction 0."""
     if not fraction:
         return data, None
+    if hasattr(data, "carve"):  # a folder of shards: split lazily (seqkit.training.shards)
+        return data.carve(task, fraction, seed)
     own = task.split_validation(data, fraction, seed)  # e.g. forecasting: the latest windows, not a random pick
     if own is not None:
         return own
@@ -163,23 +166,33 @@ def train(composition: Composition, train_data: Sequence, val_data: Sequence | N
     total; of the options only those in ``RESUMABLE`` may differ, and the change is recorded); a run that never
     finished an epoch starts over. ``sources`` (``Prepared.sources``) is recorded in config.json so that
     :func:`evaluate` and :func:`resume` need no data argument.
+
+    Under torchrun (or ``seqkit train --nproc N``) every process calls this with the same arguments: the model
+    trains in DistributedDataParallel, each process on its share of every batch (seqkit.training.distributed);
+    rank 0 alone writes ``run_dir`` and reads the checkpoint, and hands what it read to the others.
     """
     config = config or TrainConfig()
     config.validate()
-    device = resolve_device(config.device)
-    if len(train_data) == 0:
-        raise SeqkitError("no training samples")
-    run_dir = Path(run_dir) if run_dir is not None else _new_run_dir(composition, resume)
-    checkpoint = open_run(run_dir, resume)
-    has_val = val_data is not None and len(val_data) > 0
-    session = _Session(run_dir, composition, config, has_val,
-                       composition.task.baselines(train_data, val_data if has_val else train_data))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _write_config(run_dir, composition, config, sources or _given_samples(train_data, val_data),
-                  {"train": len(train_data), "val": len(val_data or [])}, resume, checkpoint)
-    session.start(device, checkpoint)
-    stopped_early = session.run_epochs(train_data, val_data if has_val else None)
-    return session.finish(stopped_early)
+    with join(config.device) as group:
+        device = resolve_device(group.device(config.device))
+        group.check_batch(config.batch_size)
+        if len(train_data) == 0:
+            raise SeqkitError("no training samples")
+        has_val = val_data is not None and len(val_data) > 0
+
+        def open_folder():  # rank 0 decides and writes; the other processes get the folder and checkpoint from it
+            folder = Path(run_dir) if run_dir is not None else _new_run_dir(composition, resume)
+            checkpoint = open_run(folder, resume)
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_config(folder, composition, config, sources or _given_samples(train_data, val_data),
+                          {"train": len(train_data), "val": len(val_data or [])}, resume, checkpoint, group.size)
+            return folder, checkpoint, composition.task.baselines(train_data, val_data if has_val else train_data)
+
+        folder, checkpoint, baselines = group.agree(open_folder)
+        session = _Session(folder, composition, config, has_val, baselines, group)
+        session.start(device, checkpoint)
+        stopped_early = session.run_epochs(train_data, val_data if has_val else None)
+        return session.finish(stopped_early)
 
 
 def _new_run_dir(composition: Composition, resume: bool) -> Path:
@@ -194,7 +207,7 @@ def _given_samples(train_data: Sequence, val_data: Sequence | None) -> dict:
 
 
 def _write_config(run_dir: Path, composition: Composition, config: TrainConfig, data: dict, counts: dict,
-                  resume: bool, checkpoint: dict | None) -> None:
+                  resume: bool, checkpoint: dict | None, processes: int = 1) -> None:
     """config.json: what the run is (composition), how it trains, what data it came from. On resume the
     composition must be the recorded one, changed options must be resumable, and each change is recorded."""
     saved = read_json(run_dir, CONFIG) if resume else {}
@@ -210,7 +223,8 @@ def _write_config(run_dir: Path, composition: Composition, config: TrainConfig, 
             resumes.append({"after_epoch": len(checkpoint["history"]), "changed": changed})
         data = saved.get("data", data)  # the records of the data the run was started on
     write_json(run_dir / CONFIG, {"composition": composition.config(), "train": asdict(config), "data": data,
-                                  "samples": counts, "resumes": resumes, "seqkit": __version__})
+                                  "samples": counts, "resumes": resumes, "seqkit": __version__,
+                                  "processes": processes})
 
 
 def _refuse_changes(run_dir: Path, given: dict, before: TrainConfig, differs: list[str] | None = None) -> None:
@@ -229,8 +243,9 @@ class _Session:
     weights; writes the run folder after every epoch."""
 
     def __init__(self, run_dir: Path, composition: Composition, config: TrainConfig, has_val: bool,
-                 baselines: dict[str, dict[str, float]]):
+                 baselines: dict[str, dict[str, float]], group: Group = Group()):
         self.run_dir, self.composition, self.config, self.baselines = run_dir, composition, config, baselines
+        self.group = group  # rank 0 alone writes the run folder and shows progress
         self.selection = Selection.for_run(composition.task, config, has_val)
         self.history: list[dict] = []
         self.best_state: dict | None = None
@@ -245,18 +260,20 @@ class _Session:
             self.optimizer.load_state_dict(checkpoint["optimizer"])  # its lr is replaced every epoch (history: lr)
             self.history, self.best_state = checkpoint["history"], checkpoint["best"]
             self.selection.replay(self.history)
-        self.loop = Loop(model, self.composition.task, device, config.batch_size, self.optimizer, config.clip_norm)
+        self.loop = Loop(model, self.composition.task, device, config.batch_size, self.optimizer, config.clip_norm,
+                         self.group)
 
     def run_epochs(self, train_data: Sequence, val_data: Sequence | None) -> bool:
         """Epochs from the first not yet done up to ``config.epochs``; True when early stopping ended them."""
         config, selection = self.config, self.selection
         steps = math.ceil(len(train_data) / config.batch_size)
-        with EpochLog(config.progress, config.epochs, steps) as log:
+        with EpochLog(config.progress and self.group.main, config.epochs, steps) as log:
             for epoch in range(len(self.history) + 1, config.epochs + 1):
                 if selection.should_stop(epoch - 1):
                     return True
                 log.start(epoch)
-                torch.manual_seed(config.seed * 100_003 + epoch)  # dropout etc.: reproducible per epoch and on resume
+                # dropout etc.: reproducible per epoch and on resume; each process of a job draws its own masks
+                torch.manual_seed(config.seed * 100_003 + epoch + 1_000_003 * self.group.rank)
                 started = time.perf_counter()
                 lr = learning_rate(config, epoch, selection.scores)
                 row: dict[str, Any] = {"epoch": epoch}
@@ -276,6 +293,8 @@ class _Session:
         new_best = self.selection.update(row)
         if new_best:
             self.best_state = {k: v.detach().cpu().clone() for k, v in self.composition.model.state_dict().items()}
+        if not self.group.main:
+            return
         write_epoch(self.run_dir, self.composition.model, self.optimizer, self.history,
                     self.best_state if new_best else None,
                     {"best_epoch": self.selection.best_epoch, "best": self.best_state}, self.summary(False))
@@ -307,8 +326,10 @@ class _Session:
         model.load_state_dict(self.best_state)
         model.to("cpu").eval()
         final = self.summary(stopped_early)
-        write_metrics(self.run_dir, self.history, final)
-        self.plot()
+        if self.group.main:
+            write_metrics(self.run_dir, self.history, final)
+            self.plot()
+        self.group.barrier()  # every process returns once the run folder is complete
         return TrainResult(self.run_dir, self.history, final["best_epoch"], final["best"], final["baseline"],
                            stopped_early, self.composition, self.baselines, final["selected_on"])
 
@@ -356,7 +377,7 @@ def resume(run_dir: str | os.PathLike, changes: dict[str, Any] | None = None,
     """
     run_dir = Path(run_dir)
     plugins = plugins or load_plugins()
-    saved = read_json(run_dir, CONFIG)
+    saved = current().agree(lambda: read_json(run_dir, CONFIG))  # rank 0's file, in a job of several processes
     changes = dict(changes or {})
     before = TrainConfig.from_dict(saved.get("train", {}))
     fixed = {k: v for k, v in changes.items() if k not in RESUMABLE}

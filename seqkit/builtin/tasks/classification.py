@@ -144,7 +144,7 @@ class ClassificationTask(LabelledTask):
             if len(width) > 1:
                 raise SeqkitError(f"samples have different feature counts {sorted(width)}; every item needs the same")
             c.num_features = width.pop()
-            c.mean, c.std = mean_std([s.x for s in data])
+            c.mean, c.std = mean_std(s.x for s in data)
             c.vocab = []
         else:
             words = Counter(t for s in data for t in tokenize(s.x, c.tokenizer))

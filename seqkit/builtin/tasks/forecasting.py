@@ -202,7 +202,7 @@ class ForecastingTask(Task):
         if series is not None:  # the training part of the series itself, each step once
             c.mean, c.std = mean_std([series[: int(data.starts[-1]) + c.horizon]])
         else:
-            c.mean, c.std = mean_std([np.concatenate([x, y]) for x, y in data])
+            c.mean, c.std = mean_std(np.concatenate([x, y]) for x, y in data)
         self.validate()
         self._std = None
 

@@ -132,7 +132,7 @@ class SpeechFramesTask(LabelledSequenceTask):
                               f"the same")
         c = self.config
         c.num_coeffs = widths.pop()
-        c.mean, c.std = mean_std([s.x for s in data])
+        c.mean, c.std = mean_std(s.x for s in data)
         self.validate()
 
     def metadata(self):

@@ -138,7 +138,7 @@ class VideoFramesTask(LabelledSequenceTask):
                               f"[channels, height, width]")
         c = self.config
         c.channels, c.height, c.width = shapes.pop()
-        c.mean, c.std = mean_std([s.x for s in data], axis=(0, 2, 3))
+        c.mean, c.std = mean_std((s.x for s in data), axis=(0, 2, 3))
         self.validate()
 
 
