@@ -27,3 +27,10 @@ class VerificationError(SeqkitError):
 
 class ProviderError(SeqkitError):
     """The requested onnxruntime execution provider is not available or did not run."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as an exception where seqkit listens for it (the CLI; :func:`seqkit.files.atomic_path`) so
+    that cleanup code runs; a KeyboardInterrupt, so code that handles Ctrl-C handles it alike."""
+
+    signal_number = 15
