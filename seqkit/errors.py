@@ -46,3 +46,10 @@ def root_cause(exc: BaseException) -> BaseException:
     """The innermost exception of ``exc``'s chain (torch wraps the real reason in several layers)."""
     *_, last = causes(exc)
     return last
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as an exception where seqkit listens for it (the CLI; :func:`seqkit.files.atomic_path`) so
+    that cleanup code runs; a KeyboardInterrupt, so code that handles Ctrl-C handles it alike."""
+
+    signal_number = 15

@@ -7,6 +7,7 @@ the API it calls is imported inside the command. Shared options, parsing and pri
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
@@ -38,11 +39,38 @@ class SeqkitGroup(click.Group):
         module, attr = target.split(":")
         return getattr(importlib.import_module(module), attr)
 
+    def main(self, *args, **kwargs):
+        """SIGTERM raises :class:`seqkit.errors.Terminated` while the command runs, so that cleanup (temporary
+        files) happens; Ctrl-C and SIGTERM end with one line and exit code 130 / 143, never a traceback."""
+        import signal
+        import threading
+
+        from seqkit.files import raise_terminated
+
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, raise_terminated) if main_thread else None
+        try:
+            return super().main(*args, **kwargs)
+        except KeyboardInterrupt as exc:  # outside invoke (argument parsing), or standalone_mode=False
+            _interrupted(exc)
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
     def invoke(self, ctx):
         from seqkit.errors import SeqkitError, VerificationError
 
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt as exc:  # Ctrl-C anywhere in a command: imports, plugin loading, export...
+            _interrupted(exc)
+        except click.UsageError as exc:  # one line, like every other error, with where to look
+            command = (exc.ctx or ctx).command_path
+            error = click.ClickException(f"{exc.format_message().rstrip('.')}; see '{command} --help'")
+            error.exit_code = exc.exit_code
+            raise error from None
+        except MemoryError:
+            raise click.ClickException("out of memory; choose smaller sizes (model, data or batch)") from None
         except VerificationError as exc:
             if exc.report is not None and not ctx.meta.get("json"):
                 from seqkit.cli.common import print_report
@@ -51,6 +79,15 @@ class SeqkitGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except SeqkitError as exc:
             raise click.ClickException(str(exc)) from None
+
+
+def _interrupted(exc: KeyboardInterrupt):
+    """One line on stderr and the shell's exit code for the signal (128 + its number)."""
+    from seqkit.errors import Terminated
+
+    terminated = isinstance(exc, Terminated)
+    click.echo("terminated" if terminated else "interrupted", err=True)
+    sys.exit(128 + (15 if terminated else 2))
 
 
 @click.group(cls=SeqkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,4 +109,7 @@ def cli():
 
 
 def main(argv=None):
-    cli.main(args=argv, prog_name="seqkit")
+    try:
+        cli.main(args=argv, prog_name="seqkit")
+    except KeyboardInterrupt as exc:  # between the handlers above, e.g. while click starts
+        _interrupted(exc)

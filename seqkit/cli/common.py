@@ -3,12 +3,12 @@ and the printers (one verification report for export and verify, one metrics tab
 here: the dataclasses are torch-free."""
 from __future__ import annotations
 
-import json
 from dataclasses import fields
 
 import click
 
 from seqkit.core.config import CellConfig
+from seqkit.core.options import TextOptions, parse_pairs
 from seqkit.errors import SeqkitError
 from seqkit.runtime.providers import PROVIDERS
 from seqkit.training.config import TrainConfig
@@ -39,18 +39,16 @@ def positive(ctx, param, value):
     return value
 
 
-def parse_options(pairs: tuple[str, ...], what: str) -> dict:
-    """``("a=1", "b=relu")`` -> ``{"a": 1, "b": "relu"}`` (values parsed as JSON where they can be)."""
-    values = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise SeqkitError(f"{what} option {pair!r} is not KEY=VALUE, e.g. nonlinearity=relu")
-        try:
-            values[key] = json.loads(raw)
-        except ValueError:
-            values[key] = raw
-    return values
+def non_negative(ctx, param, value):
+    if value is not None and not value >= 0:
+        raise click.BadParameter("must be >= 0")
+    return value
+
+
+def parse_options(pairs: tuple[str, ...], what: str) -> TextOptions:
+    """``("a=1", "b=relu")`` -> ``{"a": 1, "b": "relu"}`` with each value's text kept: the task or cell parses it
+    by the declared type of the option (so ``labels=abc`` is one label, ``num_classes=2.5`` is refused)."""
+    return parse_pairs(pairs, what)
 
 
 def _stack(*decorators):
@@ -97,23 +95,31 @@ def train_default(name: str):
     return 0 if value is None else value
 
 
-def print_report(report, columns=("batch", "time", "output", "max abs err", "max rel err", "ok")) -> None:
-    """One verification table for export and verify; errors are shown where the report has them."""
+def print_report(report, columns=("runtime", "batch", "time", "output", "max abs err", "max rel err", "ok")) -> None:
+    """One verification table for export and verify; errors are shown where the report has them, the runtime
+    column where a second runtime (onnx.reference) ran."""
+    from rich.markup import escape
     from rich.table import Table
 
     has_errors = report.atol is not None
-    cols = [c for c in columns if has_errors or "err" not in c]
-    table = Table(title=f"verification on {', '.join(report.providers_used)}"
-                  + (f" (atol {report.atol:g}, rtol {report.rtol:g})" if has_errors else ""))
+    two_runtimes = any(c.runtime != "onnxruntime" for c in report.checks)
+    cols = [c for c in columns if (has_errors or "err" not in c) and (two_runtimes or c != "runtime")]
+    title = f"verification on {', '.join(report.providers_used)}" + (" and onnx.reference" if two_runtimes else "")
+    table = Table(title=title + (f" (atol {report.atol:g}, rtol {report.rtol:g})" if has_errors else ""))
     for col in cols:
-        table.add_column(col, justify="right" if col not in ("output", "ok") else "left")
+        table.add_column(col, justify="right" if col not in ("runtime", "output", "ok") else "left")
+
+    def number(x):
+        return "-" if x != x else f"{x:.2e}"  # NaN: nothing compared
+
     for c in report.checks:
-        cells = {"batch": str(c.batch), "time": str(c.time), "output": c.output, "max abs err": f"{c.max_abs:.2e}",
-                 "max rel err": f"{c.max_rel:.2e}", "ok": "ok" if c.ok else "FAIL " + c.note}
+        cells = {"runtime": c.runtime, "batch": str(c.batch), "time": str(c.time), "output": c.output,
+                 "max abs err": number(c.max_abs), "max rel err": number(c.max_rel),
+                 "ok": escape(("ok" + (" " + c.note if c.note else "")) if c.ok else "FAIL " + c.note)}
         table.add_row(*(cells[col] for col in cols))
     out.print(table)
     for problem in report.problems:
-        out.print(f"[red]problem:[/red] {problem}")
+        out.print(f"[red]problem:[/red] {escape(problem)}")
 
 
 def int_list(ctx, param, value):

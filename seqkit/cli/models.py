@@ -10,13 +10,14 @@ from seqkit.cli.common import (
     cell_config,
     json_option,
     model_options,
+    non_negative,
     out,
     parse_options,
     print_report,
     provider_option,
 )
 from seqkit.errors import SeqkitError
-from seqkit.onnx import DEFAULT_OPSET
+from seqkit.onnx import DEFAULT_OPSET, LOWEST_OPSET, MIN_OPSET
 
 
 @click.command()
@@ -56,19 +57,26 @@ def plugins(as_json):
 @click.command()
 @click.argument("run", required=False, type=click.Path(exists=True, file_okay=False))
 @model_options()
-@click.option("--opset", type=int, default=DEFAULT_OPSET, show_default=True, help="ONNX opset of the written file.")
+@click.option("--opset", type=int, default=DEFAULT_OPSET, show_default=True,
+              help=f"ONNX opset of the written file ({MIN_OPSET} up to the newest the installed onnx knows; "
+                   f"{LOWEST_OPSET}-{MIN_OPSET - 1} for some models); refused if it cannot be written.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Output file [default: CELL-TASK.onnx, or RUN/model.onnx].")
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 @provider_option("onnxruntime provider that runs the verification.")
-@click.option("--atol", type=float, default=None, help="Absolute tolerance [default: per provider].")
-@click.option("--rtol", type=float, default=None, help="Relative tolerance [default: per provider].")
+@click.option("--atol", type=float, default=None, callback=non_negative,
+              help="Absolute tolerance [default: per provider].")
+@click.option("--rtol", type=float, default=None, callback=non_negative,
+              help="Relative tolerance [default: per provider].")
+@click.option("--reference", is_flag=True,
+              help="Also run the file on onnx.reference (an implementation independent of onnxruntime) at small "
+                   "shapes and compare it with PyTorch.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the initial weights.")
 @click.option("--no-verify", is_flag=True, help="Skip the onnxruntime comparison (the file is still checked).")
 @json_option("Print a machine-readable JSON report.")
 @click.pass_context
 def export(ctx, run, cell, task, hidden_size, num_layers, bidirectional, dropout, cell_options, task_options, opset,
-           output, force, provider, atol, rtol, seed, no_verify, as_json):
+           output, force, provider, atol, rtol, reference, seed, no_verify, as_json):
     """Compose CELL and TASK into a model (or load the trained one in RUN), export it to ONNX and verify it.
 
     The file uses native ONNX recurrent ops (or a Scan for custom cells), has symbolic batch and time axes,
@@ -101,7 +109,7 @@ def export(ctx, run, cell, task, hidden_size, num_layers, bidirectional, dropout
         composition = compose(cell, task, config, parse_options(task_options, "task"), seed=seed)
         default_output = f"{cell}-{task}.onnx"
     result = do_export(composition, output or default_output, opset=opset, force=force,
-                       verify=not no_verify, provider=provider, atol=atol, rtol=rtol)
+                       verify=not no_verify, provider=provider, atol=atol, rtol=rtol, reference=reference)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -114,25 +122,31 @@ def export(ctx, run, cell, task, hidden_size, num_layers, bidirectional, dropout
 @click.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @provider_option()
+@click.option("--reference", is_flag=True,
+              help="Also run the file on onnx.reference.ReferenceEvaluator (independent of onnxruntime, pure numpy, "
+                   "slow: small shapes only); any disagreement with onnxruntime fails.")
 @json_option("Print a machine-readable JSON report.")
-def verify(model, provider, as_json):
+def verify(model, provider, reference, as_json):
     """Run a seqkit ONNX file alone (no PyTorch model) at several shapes and print its metadata.
 
     Checks the file (onnx.checker, symbolic batch/time axes), then runs it on random valid inputs at the
-    trace shape, batch 1, time 1 and longer times: outputs must be finite with the declared shapes.
+    trace shape, batch 1, time 1, longer times and one long sequence (300 steps): outputs must be finite with
+    the declared shapes. With --reference a second runtime computes the same outputs at the small shapes.
 
     \b
-    Example:
+    Examples:
       seqkit verify gru-classification.onnx --provider cpu
+      seqkit verify gru-classification.onnx --reference
     """
     from seqkit.onnx.verify import verify_file
 
-    report = verify_file(model, provider)
+    report = verify_file(model, provider, reference=reference)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         meta = report.metadata
-        out.print(f"{model}: seqkit {meta.get('version')} cell '{meta.get('cell')}' task '{meta.get('task')}'")
+        out.print(f"{model}: seqkit {meta.get('version')} cell '{meta.get('cell')}' task '{meta.get('task')}', "
+                  f"opset {report.opset}")
         out.print(f"config: {json.dumps(meta.get('config'))}")
         for kind in ("inputs", "outputs"):
             for s in meta.get(kind, []):

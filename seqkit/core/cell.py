@@ -16,12 +16,14 @@ exports as an ONNX ``Scan`` (see docs/plugins.md).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from seqkit.core.config import CellConfig
+from seqkit.core.options import kind_of, kind_of_default, typed
 from seqkit.errors import ConfigError
 
 
@@ -33,20 +35,34 @@ class Cell(nn.Module):
     #: number of state tensors (1 for (h,), 2 for (h, c))
     STATE_SIZE: ClassVar[int] = 1
 
+    #: types of options whose default does not say it, e.g. ``{"forget_bias": float | None}``; the others take
+    #: the type of their default in ``OPTIONS`` (a None default: any value)
+    OPTION_TYPES: ClassVar[dict[str, Any]] = {}
+
     def __init__(self, input_size: int, config: CellConfig):
         super().__init__()
-        config.validate()
-        if not isinstance(input_size, int) or input_size <= 0:
+        config = self.make_config(config)
+        if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size <= 0:
             raise ConfigError(f"input size must be a positive integer, got {input_size!r}")
-        unknown = sorted(set(config.options) - set(self.OPTIONS))
-        if unknown:
-            known = ", ".join(f"{k} (default {v!r})" for k, v in self.OPTIONS.items()) or "none"
-            raise ConfigError(f"{type(self).__name__} has no option {', '.join(unknown)}; its options: {known}")
         self.input_size = input_size
         self.config = config
         self.hidden_size = config.hidden_size
         self.num_layers = config.num_layers
         self.num_directions = 2 if config.bidirectional else 1
+
+    @classmethod
+    def make_config(cls, config: CellConfig | dict | None = None) -> CellConfig:
+        """``config`` validated, with its ``options`` checked against ``OPTIONS``: unknown names are refused, each
+        value parsed (CLI text) or checked by the type of its default (or of ``OPTION_TYPES``)."""
+        config = CellConfig.from_dict(config if config is not None else CellConfig())
+        unknown = sorted(set(config.options) - set(cls.OPTIONS))
+        if unknown:
+            known = ", ".join(f"{k} (default {v!r})" for k, v in cls.OPTIONS.items()) or "none"
+            raise ConfigError(f"{cls.__name__} has no option {', '.join(unknown)}; its options: {known}")
+        kinds = {k: kind_of_default(v) for k, v in cls.OPTIONS.items()}
+        kinds.update({k: kind_of(t) for k, t in cls.OPTION_TYPES.items()})
+        options = typed(config.options, kinds, cls.OPTIONS, f"cell {cls.__name__}")
+        return replace(config, options=options)
 
     def option(self, name: str) -> Any:
         return self.config.options.get(name, self.OPTIONS[name])

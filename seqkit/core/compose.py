@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -11,8 +12,8 @@ from torch import nn
 
 from seqkit.core.cell import Cell, CellConfig
 from seqkit.core.plugins import Plugins, load_plugins
-from seqkit.core.task import Task
-from seqkit.errors import ConfigError
+from seqkit.core.task import Task, TensorSpec, spec_problems
+from seqkit.errors import ConfigError, PluginError, SeqkitError
 
 
 class SequenceModel(nn.Module):
@@ -25,7 +26,10 @@ class SequenceModel(nn.Module):
     def forward(self, *inputs):
         features, lengths = self.encoder(*inputs)
         outputs, state = self.cell(features, lengths)
-        return tuple(self.head(outputs, state, lengths))
+        result = self.head(outputs, state, lengths)
+        if isinstance(result, torch.Tensor):  # tuple() of a tensor would split it along the batch axis
+            raise PluginError("the task's head returned a Tensor; it must return a tuple of tensors, e.g. (logits,)")
+        return tuple(result)
 
 
 @contextlib.contextmanager
@@ -62,19 +66,211 @@ def compose(cell: str = "gru", task: str = "classification", cell_config: CellCo
             task_config: Any = None, seed: int = 0, plugins: Plugins | None = None) -> Composition:
     """Build ``task encoder -> cell -> task head`` from registered names, seeded for reproducibility.
 
-    ``task_config`` is the task's Config instance or a dict of its fields.
+    ``task_config`` is the task's Config instance or a dict of its fields. Option values are checked against
+    their declared types, the model's size against the memory there is (before anything is allocated), and the
+    result against the Cell and Task contracts on a tiny batch, so that a plugin's mistake is reported with the
+    plugin's name rather than deep inside export.
     """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     plugins = plugins or load_plugins()
     cell_cls = plugins.cell(cell)
     task_cls = plugins.task(task)
-    cell_config = cell_config or CellConfig()
+    cell_config = cell_cls.make_config(cell_config)
     task_config = task_cls.make_config(task_config)
-    if not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-    task_obj = task_cls(task_config)
+    names = _Names(cell, cell_cls, task, task_cls)
+    task_obj = _call(names.task, "failed to build", lambda: task_cls(task_config))
+    feature_size = _call(names.task, "feature_size() failed", task_obj.feature_size)
+    if isinstance(feature_size, bool) or not isinstance(feature_size, int) or feature_size <= 0:
+        raise PluginError(f"{names.task}: feature_size() returned {feature_size!r}; it must be a positive integer "
+                          f"(the features per step that build_encoder() produces)")
+    check_specs(task_obj, names.task)
+    check_size(lambda: _raw_build(task_obj, cell_cls, feature_size, cell_config))
     torch.manual_seed(seed)
-    encoder = task_obj.build_encoder()
-    cell_obj = cell_cls(task_obj.feature_size(), cell_config)
-    head = task_obj.build_head(cell_obj.output_size)
+    encoder, cell_obj, head = _build(names, task_obj, cell_cls, feature_size, cell_config)
     model = SequenceModel(encoder, cell_obj, head).eval()
-    return Composition(model, cell, task, task_obj, cell_config, seed)
+    check_contract(model, task_obj, names)
+    return Composition(model, cell, task, task_obj, cell_obj.config, seed)
+
+
+def compose_from_config(saved: Any, plugins: Plugins | None = None, where: str = "the config") -> Composition:
+    """:func:`compose` from a saved :meth:`Composition.config` (a run's config.json, a file's metadata).
+
+    ``where`` names the source in errors: a value that is not such a mapping, unknown keys in ``cell_config`` and
+    values of the wrong type are refused with one line.
+    """
+    required = ("cell", "task", "cell_config", "task_config")
+    if not isinstance(saved, dict) or not set(required) <= set(saved):
+        got = type(saved).__name__ if not isinstance(saved, dict) else f"keys {', '.join(map(str, saved)) or 'none'}"
+        raise ConfigError(f"{where} has no complete composition (a mapping with {', '.join(required)}; got {got}); "
+                          f"it is damaged or not written by seqkit")
+    for key in ("cell", "task"):
+        if not isinstance(saved[key], str):
+            raise ConfigError(f"{where}: {key} must be a registered name, got {saved[key]!r}")
+    try:
+        cell_config = CellConfig.from_dict(saved["cell_config"])
+        if not isinstance(saved["task_config"], dict):
+            raise ConfigError(f"task_config must be a mapping of option names to values, got "
+                              f"{type(saved['task_config']).__name__}")
+        return compose(saved["cell"], saved["task"], cell_config, saved["task_config"], seed=saved.get("seed", 0),
+                       plugins=plugins)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+@dataclass
+class _Names:
+    """How errors name the plugins involved."""
+
+    cell_name: str
+    cell_cls: type
+    task_name: str
+    task_cls: type
+
+    @property
+    def cell(self) -> str:
+        return f"cell '{self.cell_name}' (class {self.cell_cls.__qualname__} from {self.cell_cls.__module__})"
+
+    @property
+    def task(self) -> str:
+        return f"task '{self.task_name}' (class {self.task_cls.__qualname__} from {self.task_cls.__module__})"
+
+
+def _first_line(exc: BaseException) -> str:
+    return next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
+
+
+def _call(who: str, what: str, fn):
+    """``fn()``; a plugin's own exception becomes one line naming the plugin (a SeqkitError passes unchanged)."""
+    try:
+        return fn()
+    except SeqkitError:
+        raise
+    except MemoryError:
+        raise ConfigError(f"{who} {what}: out of memory; choose smaller sizes") from None
+    except Exception as exc:
+        if "allocate" in str(exc).lower():  # torch's allocator: "DefaultCPUAllocator: can't allocate memory"
+            raise ConfigError(f"{who} {what}: out of memory ({_first_line(exc)}); choose smaller sizes") from None
+        raise PluginError(f"{who} {what}: {type(exc).__name__}: {_first_line(exc)}; fix the plugin (set "
+                          f"SEQKIT_DEBUG=1 for the traceback)") from (exc if os.environ.get("SEQKIT_DEBUG") else None)
+
+
+def _raw_build(task_obj: Task, cell_cls: type, feature_size: int, cell_config: CellConfig):
+    cell_obj = cell_cls(feature_size, cell_config)
+    return task_obj.build_encoder(), cell_obj, task_obj.build_head(cell_obj.output_size)
+
+
+def _build(names: _Names, task_obj: Task, cell_cls: type, feature_size: int, cell_config: CellConfig):
+    encoder = _call(names.task, "build_encoder() failed", task_obj.build_encoder)
+    cell_obj = _call(names.cell, "failed to build", lambda: cell_cls(feature_size, cell_config))
+    output_size = _call(names.cell, "output_size failed", lambda: cell_obj.output_size)
+    head = _call(names.task, "build_head() failed", lambda: task_obj.build_head(output_size))
+    for part, value, who in (("build_encoder()", encoder, names.task), ("build_head()", head, names.task)):
+        if not isinstance(value, nn.Module):
+            raise PluginError(f"{who}: {part} returned {type(value).__name__}; it must return a torch.nn.Module")
+    return encoder, cell_obj, head
+
+
+# -- memory ---------------------------------------------------------------------------------------------------
+#: share of the available memory a model's parameters may take: export holds several copies (the model, the ONNX
+#: graph, its serialised bytes, onnxruntime's session)
+MEMORY_SHARE = 0.25
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux: MemAvailable; elsewhere physical pages), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_size(build) -> None:
+    """Build the model on PyTorch's ``meta`` device (no memory) and refuse it if its parameters would not fit.
+
+    A model that cannot be built on the meta device (some plugin code needs real values) is not checked here.
+    """
+    try:
+        with torch.device("meta"):
+            parts = build()
+    except SeqkitError:
+        raise
+    except Exception:  # meta tensors lack some operations; the real build reports real errors
+        return
+    modules = [part for part in parts if isinstance(part, nn.Module)]
+    count = sum(p.numel() for part in modules for p in part.parameters())
+    count += sum(b.numel() for part in modules for b in part.buffers())
+    need = 4 * count  # float32
+    available = available_memory()
+    if available and need > available * MEMORY_SHARE:
+        raise ConfigError(f"the model would have {count:,} parameters ({_gib(need)}), more than {MEMORY_SHARE:.0%} of "
+                          f"the {_gib(available)} of memory available (training and export hold several copies); "
+                          f"choose smaller sizes (hidden size, layers, vocabulary, embedding, classes)")
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2 ** 30:.3g} GiB"
+
+
+# -- contracts ------------------------------------------------------------------------------------------------
+def check_specs(task_obj: Task, who: str) -> None:
+    """The task's inputs()/outputs() are well-formed TensorSpecs with axes named batch or time."""
+    specs = {}
+    for kind in ("inputs", "outputs"):
+        value = _call(who, f"{kind}() failed", getattr(task_obj, kind))
+        if not isinstance(value, (list, tuple)) or not value or not all(isinstance(s, TensorSpec) for s in value):
+            raise PluginError(f"{who}: {kind}() must return a non-empty list of seqkit.TensorSpec, got {value!r}")
+        specs[kind] = value
+        for problem in spec_problems(value):
+            raise PluginError(f"{who}: {kind[:-1]} {problem}")
+    names = [s.name for s in specs["inputs"] + specs["outputs"]]
+    if len(set(names)) != len(names):
+        raise PluginError(f"{who}: inputs and outputs must have distinct names, got {names}")
+
+
+def check_contract(model: SequenceModel, task_obj: Task, names: _Names, batch: int = 2, time: int = 3) -> None:
+    """Run the parts once on a tiny batch and blame the part that breaks the contract."""
+    inputs = _call(names.task, "example_inputs() failed", lambda: task_obj.example_inputs(batch, time))
+    with torch.no_grad():
+        encoded = _call(names.task, "encoder failed on example inputs", lambda: model.encoder(*inputs))
+        if not isinstance(encoded, (tuple, list)) or len(encoded) != 2 or not isinstance(encoded[0], torch.Tensor):
+            raise PluginError(f"{names.task}: the encoder returned {_describe(encoded)}; it must return (features "
+                              f"[batch, time, feature_size], lengths or None)")
+        features, lengths = encoded
+        want = (batch, time, model.cell.input_size)
+        if tuple(features.shape) != want:
+            if features.dim() == 3 and tuple(features.shape[:2]) == want[:2]:
+                blame = (f"feature_size() returns {want[2]} but the encoder gives {features.shape[-1]} features per "
+                         f"step; make feature_size() return what build_encoder() produces")
+            else:
+                blame = (f"the encoder gives features of shape {list(features.shape)}; expected [batch, time, "
+                         f"feature_size] = {list(want)}")
+            raise PluginError(f"{names.task}: {blame}")
+        outputs, state = _call(names.cell, "failed on a batch of features", lambda: model.cell(features, lengths))
+        result = _call(names.task, "head failed", lambda: model.head(outputs, state, lengths))
+    declared = task_obj.outputs()
+    if not isinstance(result, (tuple, list)) or not all(isinstance(r, torch.Tensor) for r in result):
+        raise PluginError(f"{names.task}: the head returned {_describe(result)}; build_head()'s module must return "
+                          f"a tuple of tensors in the order of outputs(), e.g. (logits,)")
+    if len(result) != len(declared):
+        raise PluginError(f"{names.task}: the head returned {len(result)} tensor(s) but outputs() declares "
+                          f"{len(declared)} ({', '.join(s.name for s in declared)})")
+    sizes = {"batch": batch, "time": time}
+    for spec, value in zip(declared, result):
+        expected = [sizes.get(a, a) if isinstance(a, str) else a for a in spec.shape]
+        if list(value.shape) != expected:
+            raise PluginError(f"{names.task}: output '{spec.name}' has shape {list(value.shape)} at batch={batch}, "
+                              f"time={time}; outputs() declares {list(spec.shape)} = {expected}")
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a Tensor of shape {list(value.shape)}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {', '.join(type(v).__name__ for v in value)}"
+    return type(value).__name__

@@ -67,10 +67,8 @@ class Plugins:
                 for reg in (self.cells, self.tasks) for e in (reg.entries[n] for n in reg.names())]
 
     def all_problems(self) -> list[str]:
-        """Load problems and names claimed by more than one plugin, as one-line messages."""
-        conflicts = [f"{reg.kind} '{name}' claimed by {' and '.join(str(e.source) for e in entries)}"
-                     for reg in (self.cells, self.tasks) for name, entries in reg.conflicts.items()]
-        return [str(p) for p in self.problems] + conflicts
+        """Load problems, names claimed by more than one plugin included, as one-line messages."""
+        return [str(p) for p in self.problems]
 
 
 def _disabled_names() -> list[str]:
@@ -197,8 +195,10 @@ def load_plugins(extra: dict[str, object] | None = None) -> Plugins:
             continue
         try:
             module = loader()
-        except Exception as exc:  # any import failure of a third-party module must not take seqkit down
-            plugins.problems.append(Problem(name, f"importing {value} failed: {type(exc).__name__}: {exc}; "
+        except KeyboardInterrupt:  # Ctrl-C (and seqkit's SIGTERM) stop seqkit, whatever is being imported
+            raise
+        except BaseException as exc:  # any import failure, even sys.exit(), must not take seqkit down
+            plugins.problems.append(Problem(name, f"importing {value} failed: {_exc_text(exc)}; "
                                                   f"{_reinstall_hint(source)}, {_skip_hint(name)}"))
             continue
         candidates.append((name, module, source))
@@ -219,7 +219,22 @@ def load_plugins(extra: dict[str, object] | None = None) -> Plugins:
         plugins.sources[name] = source
     _fill(plugins, "seqkit_register_cells", plugins.cells, Cell)
     _fill(plugins, "seqkit_register_tasks", plugins.tasks, Task)
+    for registry in (plugins.cells, plugins.tasks):
+        for reg_name, entries in registry.conflicts.items():
+            owners = " and ".join(str(e.source) for e in entries)
+            names = ",".join(e.source.plugin for e in entries)
+            plugins.problems.append(Problem(entries[-1].source.plugin, (
+                f"{registry.kind} '{reg_name}' is claimed by {owners}, so using it fails; uninstall one, or disable "
+                f"one with SEQKIT_DISABLE_PLUGINS (one of: {names})")))
     return plugins
+
+
+def _exc_text(exc: BaseException) -> str:
+    """``Type: first line`` of an exception; SystemExit says what it is (a plugin calling sys.exit())."""
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r}) (SystemExit)"
+    first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def _snapshot(registry: Registry):
@@ -259,8 +274,10 @@ def _fill(plugins: Plugins, hook_name: str, registry: Registry, base: type) -> N
             provided = {"registry": registry}
             impl.function(**{arg: provided[arg] for arg in impl.argnames})
             reason = _validate(_added(registry, before, source), registry.kind, base)
-        except Exception as exc:
-            reason = f"{hook_name} raised {type(exc).__name__}: {exc}"
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            reason = f"{hook_name} raised {_exc_text(exc)}"
         finally:
             registry._current = None
         if reason:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields, is_dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqkit.core.options import field_kinds, typed
 from seqkit.errors import ConfigError, SeqkitError
 
 DTYPES = {"float32": np.float32, "int64": np.int64}
@@ -75,6 +76,40 @@ class TensorSpec:
         return cls(**{**d, "shape": tuple(d["shape"])})
 
 
+#: names a dynamic axis may have: verification and export know how to size these
+AXES = ("batch", "time")
+KINDS = ("data", "lengths", "ids")
+
+
+def spec_problems(specs: list[TensorSpec]) -> list[str]:
+    """What is wrong with ``specs`` (one line each, starting with the spec's name), or an empty list."""
+    problems = []
+    for spec in specs:
+        name = f"'{spec.name}'" if isinstance(spec.name, str) and spec.name else repr(spec.name)
+        if not isinstance(spec.name, str) or not spec.name:
+            problems.append(f"{name}: the name must be a non-empty string")
+        if not isinstance(spec.shape, (tuple, list)):
+            problems.append(f"{name}: shape must be a tuple such as (\"batch\", \"time\", 3), got {spec.shape!r}")
+            continue
+        for i, axis in enumerate(spec.shape):
+            if isinstance(axis, str) and axis not in AXES:
+                problems.append(f"{name} axis {i} is named {axis!r}; a dynamic axis must be named 'batch' or 'time' "
+                                f"(fixed sizes are ints)")
+            elif not isinstance(axis, str) and (isinstance(axis, bool) or not isinstance(axis, int) or axis <= 0):
+                problems.append(f"{name} axis {i} is {axis!r}; an axis is 'batch', 'time' or a positive int")
+        if spec.dtype not in DTYPES:
+            problems.append(f"{name} has dtype {spec.dtype!r}; choose one of {', '.join(DTYPES)}")
+        if spec.kind not in KINDS:
+            problems.append(f"{name} has kind {spec.kind!r}; choose one of {', '.join(KINDS)}")
+        elif spec.kind == "lengths" and (tuple(spec.shape) != ("batch",) or spec.dtype != "int64"):
+            problems.append(f"{name} is kind 'lengths', which must be int64 of shape (\"batch\",)")
+        elif spec.kind == "ids" and (spec.dtype != "int64" or (spec.high is not None and (
+                isinstance(spec.high, bool) or not isinstance(spec.high, int) or spec.high <= 0))):
+            problems.append(f"{name} is kind 'ids', which must be int64 with high a positive int, got "
+                            f"{spec.dtype} high={spec.high!r}")
+    return problems
+
+
 def sample_inputs(specs: list[TensorSpec], sizes: dict[str, int], rng: np.random.Generator,
                   full_lengths: bool = False) -> dict[str, np.ndarray]:
     """Random valid inputs for ``specs`` with named axes set by ``sizes`` (e.g. {"batch": 4, "time": 9}).
@@ -98,6 +133,19 @@ def sample_inputs(specs: list[TensorSpec], sizes: dict[str, int], rng: np.random
     return out
 
 
+def _defaults(config_cls: type) -> dict[str, Any]:
+    out = {}
+    for f in fields(config_cls):
+        if f.default is not MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not MISSING:
+            try:
+                out[f.name] = f.default_factory()
+            except Exception:  # a plugin's factory; the default only serves as an example in messages
+                pass
+    return out
+
+
 class Task:
     """Base class of tasks. A subclass sets ``Config`` (a dataclass) and implements the ``build_*`` methods."""
 
@@ -109,20 +157,33 @@ class Task:
 
     @classmethod
     def config_from_dict(cls, values: dict[str, Any]) -> Any:
-        """``Config(**values)``, refusing unknown keys with the list of known ones."""
+        """``Config(**values)``, refusing unknown keys with the list of known ones and values of the wrong type.
+
+        Each value is checked against its field's type (``int``, ``float``, ``bool``, ``str``, ``X | None``,
+        ``list[X]``); the raw text of a :class:`seqkit.core.options.TextOptions` (the CLI's ``-T``) is parsed by it.
+        """
+        if not isinstance(values, dict):
+            raise ConfigError(f"the options of task {cls.__name__} must be a mapping of option names to values, got "
+                              f"{type(values).__name__}")
         known = {f.name for f in fields(cls.Config)}
-        unknown = sorted(set(values) - known)
+        unknown = sorted(set(values) - known, key=str)
         if unknown:
-            raise ConfigError(f"task {cls.__name__} has no option {', '.join(unknown)}; its options: "
+            raise ConfigError(f"task {cls.__name__} has no option {', '.join(map(str, unknown))}; its options: "
                               f"{', '.join(sorted(known))}")
-        return cls.Config(**values)
+        return cls.Config(**typed(values, field_kinds(cls.Config), _defaults(cls.Config), f"task {cls.__name__}"))
 
     @classmethod
     def make_config(cls, value: Any = None) -> Any:
-        """``value`` as this task's Config: None -> defaults, a dict -> :meth:`config_from_dict`, else as is."""
+        """``value`` as this task's Config: None -> defaults, a dict -> :meth:`config_from_dict`, a Config -> its
+        fields type-checked the same way."""
         if value is None or isinstance(value, dict):
             return cls.config_from_dict(value or {})
-        return value
+        if not is_dataclass(cls.Config):  # a Config that is not a dataclass: the task checks it in validate()
+            return value
+        if isinstance(value, cls.Config):
+            return cls.config_from_dict({f.name: getattr(value, f.name) for f in fields(value)})
+        raise ConfigError(f"task {cls.__name__} takes a {cls.Config.__name__} or a dict of its fields, got "
+                          f"{type(value).__name__}")
 
     def config_dict(self) -> dict[str, Any]:
         return asdict(self.config)

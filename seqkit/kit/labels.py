@@ -18,6 +18,7 @@ from seqkit.core.task import Task, TensorSpec
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.heads import POOLINGS, PooledHead
 from seqkit.kit.readers import pad, read_arrays
+from seqkit.kit.scaling import check_scaling
 
 
 @dataclass
@@ -147,8 +148,7 @@ class LabelledSequenceTask(LabelledTask):
             raise ConfigError(f"unknown pooling {c.pooling!r}; choose one of {', '.join(POOLINGS)}")
         if c.labels and len(c.labels) != c.num_classes:
             raise ConfigError(f"{len(c.labels)} labels given for {c.num_classes} classes")
-        if len(c.mean) != len(c.std):
-            raise ConfigError(f"normalisation has {len(c.mean)} means and {len(c.std)} standard deviations")
+        check_scaling(c.mean, c.std)
 
     def fit_labels(self, data) -> None:
         """Labels, class counts and ``features`` from training ``data``; the subclass adds its normalisation."""

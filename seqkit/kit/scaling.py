@@ -1,11 +1,14 @@
 """Scaling learnt by a task's ``fit()`` and kept inside the model, so that exported files take raw values."""
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
+
+from seqkit.errors import ConfigError
 
 
 class Standardize(nn.Module):
@@ -71,3 +74,19 @@ def mean_std(arrays: Iterable[np.ndarray], axis: tuple = (0,), floor: float = 1e
         std = np.sqrt(m2 / count)
     std = np.where(std > floor, std, 1.0)
     return [round(float(v), 6) for v in np.ravel(mean)], [round(float(v), 6) for v in np.ravel(std)]
+
+
+def check_scaling(mean: Sequence, std: Sequence, size: int | None = None, per: str = "feature") -> None:
+    """Refuse normalisation the model cannot apply: ``mean`` without ``std`` (or lists of other lengths), a count
+    other than ``size``, a std that is not > 0 (the model divides by it) or values that are not finite."""
+    if len(mean) != len(std):
+        raise ConfigError(f"mean and std must be given together, one of each per {per}: got {len(mean)} mean(s) and "
+                          f"{len(std)} std(s)")
+    if size is not None and mean and len(mean) != size:
+        raise ConfigError(f"normalisation has {len(mean)} means and stds for {size} {per}s; give one per {per}")
+    for i, v in enumerate(mean):
+        if not math.isfinite(v):
+            raise ConfigError(f"mean[{i}] is {v}; normalisation values must be finite numbers")
+    for i, v in enumerate(std):
+        if not (math.isfinite(v) and v > 0):
+            raise ConfigError(f"std[{i}] is {v}; std entries must be finite and > 0 (the model divides by them)")

@@ -5,5 +5,9 @@ The constants below are importable without torch or onnx (the CLI's defaults).
 
 #: opset of exported files unless another is asked for
 DEFAULT_OPSET = 18
+#: opsets every model exports at: DEFAULT_OPSET up to the newest the installed onnx knows (see export.opset_range)
+MIN_OPSET = 18
+#: the lowest opset seqkit tries: torch.onnx writes 18 and converts down, which works for some models only
+LOWEST_OPSET = 16
 #: (batch, time) the exporter traces at: both > 1, so torch.export cannot specialise them to 0/1
 TRACE_SHAPE = (3, 7)

@@ -23,8 +23,18 @@ from seqkit.core.compose import Composition, eval_mode
 from seqkit.core.task import TensorSpec
 from seqkit.errors import ExportError, SeqkitError, VerificationError, causes, root_cause
 from seqkit.files import atomic_path
-from seqkit.onnx import DEFAULT_OPSET, TRACE_SHAPE
-from seqkit.onnx.verify import META_PREFIX, Report, check_file, verify_against_torch
+from seqkit.onnx import DEFAULT_OPSET, LOWEST_OPSET, MIN_OPSET, TRACE_SHAPE
+from seqkit.onnx.verify import (
+    META_PREFIX,
+    Report,
+    check_file,
+    check_tolerances,
+    file_opset,
+    verify_against_torch,
+)
+
+#: protobuf's limit on one ONNX file with its weights inside
+ONNX_LIMIT = 2 ** 31
 
 
 @dataclass
@@ -50,6 +60,30 @@ def dynamic_shapes(specs: list[TensorSpec]) -> tuple:
                 axes[i] = dims.setdefault(axis, torch.export.Dim(axis, min=1))
         out.append(axes)
     return (tuple(out),)  # SequenceModel.forward(*inputs): one entry, the varargs tuple
+
+
+def opset_range() -> tuple[int, int]:
+    """(lowest, highest) opset that every model exports at: 18 up to the newest the installed onnx knows."""
+    return MIN_OPSET, max(MIN_OPSET, onnx.defs.onnx_opset_version())
+
+
+def check_opset(opset: int) -> None:
+    """Refuse an opset seqkit cannot write, naming the range it can."""
+    low, high = opset_range()
+    if isinstance(opset, bool) or not isinstance(opset, int) or not LOWEST_OPSET <= opset <= high:
+        raise ExportError(f"opset {opset!r} is not supported; choose {low}..{high} ({LOWEST_OPSET} and "
+                          f"{MIN_OPSET - 1} work for some models only)")
+
+
+def _interrupt_in(exc: BaseException) -> BaseException | None:
+    """A KeyboardInterrupt (Ctrl-C, seqkit's SIGTERM) that torch wrapped into its own error, if any."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def metadata(composition: Composition, opset: int) -> dict[str, str]:
@@ -81,7 +115,13 @@ def _prepare_target(output: Path, force: bool) -> None:
 
 def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
     """The ONNX model (with seqkit metadata) for ``composition``; nothing is written."""
-    with eval_mode(composition.model):  # dropout off; the model's training mode is restored afterwards
+    check_opset(opset)
+    model = composition.model
+    weights = 4 * sum(p.numel() for p in model.parameters())
+    if weights >= ONNX_LIMIT:
+        raise ExportError(f"the model's weights take {weights / 2 ** 30:.3g} GiB; one ONNX file holds less than 2 GiB; "
+                          f"choose smaller sizes")
+    with eval_mode(model):  # dropout off; the model's training mode is restored afterwards
         return _to_onnx(composition, opset)
 
 
@@ -102,6 +142,9 @@ def _to_onnx(composition: Composition, opset: int) -> onnx.ModelProto:
                 input_names=[s.name for s in inputs], output_names=[s.name for s in outputs],
                 dynamic_shapes=dynamic_shapes(inputs), custom_translation_table=composition.translations())
     except Exception as exc:
+        interrupt = _interrupt_in(exc)
+        if interrupt is not None:  # Ctrl-C or SIGTERM during export: not an export failure
+            raise type(interrupt)() from None
         if os.environ.get("SEQKIT_DEBUG"):
             raise
         cell_cls = type(composition.model.cell)
@@ -117,19 +160,27 @@ def _to_onnx(composition: Composition, opset: int) -> onnx.ModelProto:
     finally:
         torch_onnx_log.setLevel(level)
     proto = program.model_proto
-    for key, value in metadata(composition, opset).items():
+    written = file_opset(proto)
+    if written != opset:  # torch.onnx exports at 18 and converts; where it cannot, it keeps 18 with a warning
+        low, high = opset_range()
+        raise ExportError(f"torch.onnx.export could not write opset {opset} for this model (its version converter "
+                          f"kept opset {written}); choose an opset in {low}..{high}")
+    for key, value in metadata(composition, written).items():
         proto.metadata_props.add(key=key, value=value)
     return proto
 
 
 def export(composition: Composition, output: str | os.PathLike, *, opset: int = DEFAULT_OPSET, force: bool = False,
            verify: bool = True, provider: str = "cpu", atol: float | None = None,
-           rtol: float | None = None) -> ExportResult:
+           rtol: float | None = None, reference: bool = False) -> ExportResult:
     """Write ``composition`` to ``output`` as ONNX, verified on onnxruntime unless ``verify=False``.
 
     Raises :class:`VerificationError` (with ``.report``) on a mismatch; the target is then left untouched.
+    ``reference``: verification also runs the file on onnx.reference (see :func:`verify_against_torch`).
     """
     output = Path(output)
+    check_tolerances(atol, rtol)
+    check_opset(opset)
     _prepare_target(output, force)
     start = _time.perf_counter()
     proto = to_onnx(composition, opset)
@@ -138,7 +189,7 @@ def export(composition: Composition, output: str | os.PathLike, *, opset: int = 
         onnx.save(proto, tmp)
         if verify:
             report = verify_against_torch(composition.model, tmp, task.inputs(), task.outputs(), provider=provider,
-                                          atol=atol, rtol=rtol)
+                                          atol=atol, rtol=rtol, reference=reference)
             report.path = str(output)
             if not report.ok:
                 raise VerificationError(f"the ONNX model does not match PyTorch ({len(report.failures())} failures, "
@@ -148,4 +199,4 @@ def export(composition: Composition, output: str | os.PathLike, *, opset: int = 
             problems = check_file(proto, task.inputs(), task.outputs())
             if problems:
                 raise ExportError(f"the exported file is malformed: {problems[0]}; nothing was written to {output}")
-    return ExportResult(str(output), opset, _time.perf_counter() - start, report)
+    return ExportResult(str(output), file_opset(proto), _time.perf_counter() - start, report)

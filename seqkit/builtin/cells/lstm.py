@@ -19,6 +19,7 @@ class LSTMCell(NativeRecurrentCell):
     MODE = "lstm"
     STATE_SIZE = 2
     OPTIONS = {"forget_bias": 1.0, "proj_size": 0}
+    OPTION_TYPES = {"forget_bias": float | None}  # None: PyTorch's own initialisation
 
     def build_module(self, input_size, config):
         if self.option("proj_size"):

@@ -26,7 +26,7 @@ from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.heads import POOLINGS
 from seqkit.kit.labels import Item, LabelledTask, read_npz_items
 from seqkit.kit.readers import ARRAY_SUFFIXES, pad, read_table
-from seqkit.kit.scaling import mean_std
+from seqkit.kit.scaling import check_scaling, mean_std
 
 PAD, UNK = 0, 1
 TOKEN_RE = re.compile(r"\w+|[^\w\s]")
@@ -39,7 +39,7 @@ class ClassificationConfig:
     embedding_dim: int = 16
     num_features: int = 0          # > 0: numeric feature sequences instead of tokens
     pooling: str = "last"          # last | mean | max
-    labels: list = field(default_factory=list)  # class names, carried into the exported file
+    labels: list[str] = field(default_factory=list)  # class names, carried into the exported file
     # data and what fit() learns
     text_column: str = "text"
     label_column: str = "label"
@@ -47,10 +47,10 @@ class ClassificationConfig:
     min_count: int = 2             # words seen fewer times in training map to the unknown id
     max_vocab: int = 20000
     max_length: int = 0            # > 0: keep the first max_length tokens/steps of each sequence
-    vocab: list = field(default_factory=list)         # token of id i+2 is vocab[i]
-    mean: list = field(default_factory=list)          # per-feature normalisation, applied inside the model
-    std: list = field(default_factory=list)
-    class_counts: list = field(default_factory=list)  # training samples per class (majority baseline)
+    vocab: list[str] = field(default_factory=list)    # token of id i+2 is vocab[i]
+    mean: list[float] = field(default_factory=list)   # per-feature normalisation, applied inside the model
+    std: list[float] = field(default_factory=list)
+    class_counts: list[int] = field(default_factory=list)  # training samples per class (majority baseline)
 
 
 def tokenize(text: str, how: str = "word") -> list[str]:
@@ -81,7 +81,7 @@ class ClassificationTask(LabelledTask):
     def validate(self):
         c = self.config
         for name in ("num_classes", "vocab_size", "embedding_dim", "min_count", "max_vocab"):
-            if int(getattr(c, name)) <= 0:
+            if getattr(c, name) <= 0:
                 raise ConfigError(f"classification {name} must be positive, got {getattr(c, name)!r}")
         if c.num_classes < 2:
             raise ConfigError(f"classification needs at least 2 classes, got {c.num_classes}")
@@ -95,8 +95,9 @@ class ClassificationTask(LabelledTask):
             raise ConfigError(f"{len(c.labels)} labels given for {c.num_classes} classes")
         if c.vocab and c.vocab_size != len(c.vocab) + 2:
             raise ConfigError(f"vocab_size {c.vocab_size} does not match the vocabulary ({len(c.vocab)} + 2)")
-        if c.mean and not (len(c.mean) == len(c.std) == c.num_features):
-            raise ConfigError(f"normalisation has {len(c.mean)} means for {c.num_features} features")
+        if (c.mean or c.std) and not c.num_features:
+            raise ConfigError("mean and std normalise feature inputs; set num_features > 0 or leave them empty")
+        check_scaling(c.mean, c.std, c.num_features)
 
     def inputs(self):
         c = self.config

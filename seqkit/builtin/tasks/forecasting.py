@@ -30,7 +30,7 @@ from seqkit.core.task import Dataset, Task, TensorSpec, packaged_file
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.heads import pool
 from seqkit.kit.readers import read_table
-from seqkit.kit.scaling import Standardize, mean_std
+from seqkit.kit.scaling import Standardize, check_scaling, mean_std
 
 SPLITS = ("train", "test", "all")  # chronological: test is the held-out tail; all: every window
 SEASONS = {"sunspots": 11, "co2": 12, "airline": 12, "macro": 4}  # the seasonal-naive period of each dataset
@@ -43,11 +43,11 @@ class ForecastingConfig:
     horizon: int = 4               # steps forecast at once
     season: int = 0                # seasonal-naive period; 0: the dataset's own (sunspots 11, ...), 1 for a CSV
     test_fraction: float = 0.2     # share of the series at its end held out for testing
-    columns: list = field(default_factory=list)  # CSV columns to use; empty: all but a leading time column
+    columns: list[str] = field(default_factory=list)  # CSV columns to use; empty: all but a leading time column
     num_features: int = 1
     # learned by fit() from the training split
-    mean: list = field(default_factory=list)
-    std: list = field(default_factory=list)
+    mean: list[float] = field(default_factory=list)
+    std: list[float] = field(default_factory=list)
 
 
 class Windows:
@@ -101,9 +101,7 @@ class ForecastingTask(Task):
                               f"needs one season of inputs; raise lookback to at least {c.season}")
         if not 0.0 < c.test_fraction < 1.0:
             raise ConfigError(f"test_fraction must be in (0, 1), got {c.test_fraction}")
-        if len(c.mean) != len(c.std) or (c.mean and len(c.mean) != c.num_features):
-            raise ConfigError(f"normalisation has {len(c.mean)} means, {len(c.std)} stds for {c.num_features} "
-                              f"features")
+        check_scaling(c.mean, c.std, c.num_features)
 
     def inputs(self):
         return [TensorSpec("series", ("batch", "time", self.config.num_features), "float32",

@@ -35,10 +35,10 @@ class SpeechFramesConfig:
     hop_ms: float = 10.0
     n_mels: int = 20
     # learned by fit()
-    labels: list = field(default_factory=list)
-    class_counts: list = field(default_factory=list)
-    mean: list = field(default_factory=list)
-    std: list = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    class_counts: list[int] = field(default_factory=list)
+    mean: list[float] = field(default_factory=list)
+    std: list[float] = field(default_factory=list)
     features: str = ""             # what the coefficients are, recorded in the exported file
 
 

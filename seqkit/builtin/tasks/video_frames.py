@@ -38,16 +38,16 @@ class VideoFramesConfig:
     height: int = 24
     width: int = 24
     num_classes: int = 5
-    conv_channels: list = field(default_factory=lambda: [8, 16])  # 3x3 convolutions, stride 2, ReLU
+    conv_channels: list[int] = field(default_factory=lambda: [8, 16])  # 3x3 convolutions, stride 2, ReLU
     frame_features: int = 64       # features per frame handed to the cell
     frame_diff: bool = True        # also feed each frame minus the previous one (0 for the first)
     pooling: str = "last"
     train_clips: int = 1000        # camera-pan: clips generated for the train split (test: a quarter as many)
     # learned by fit()
-    labels: list = field(default_factory=list)
-    class_counts: list = field(default_factory=list)
-    mean: list = field(default_factory=list)   # per channel
-    std: list = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    class_counts: list[int] = field(default_factory=list)
+    mean: list[float] = field(default_factory=list)   # per channel
+    std: list[float] = field(default_factory=list)
     features: str = ""
 
 
