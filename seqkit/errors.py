@@ -27,3 +27,8 @@ class VerificationError(SeqkitError):
 
 class ProviderError(SeqkitError):
     """The requested onnxruntime execution provider is not available or did not run."""
+
+
+class InputError(SeqkitError):
+    """An input given to a model (seqkit.runtime, seqkit predict) is malformed or out of range; the message names
+    the input and the sample."""
