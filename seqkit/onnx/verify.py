@@ -182,4 +182,13 @@ def verify_file(path: str, provider: str = "cpu", trace: tuple[int, int] = TRACE
             ok = finite and tuple(value.shape) == want
             note = "" if ok else (f"(shape {tuple(value.shape)}, expected {want})" if finite else "(non-finite)")
             report.checks.append(Check(batch, time, spec.name, float("nan"), float("nan"), ok, note))
+    if isinstance(meta.get("streaming"), dict):  # chunks with the state carried == one call, on onnxruntime alone
+        from seqkit.onnx.streaming import chunk_checks, ort_runner
+
+        by_name = {s.name: s for s in inputs}
+        state = [(by_name[d["input"]], d["output"]) for d in meta["streaming"]["state"]]
+        atol, rtol = runtime.TOLERANCES.get(provider, runtime.TOLERANCES["cpu"])
+        run = ort_runner(sess, outputs)
+        report.checks += chunk_checks(run, {"onnxruntime": run}, [s for s in inputs if s.kind != "state"],
+                                      [s for s in outputs if s.kind != "state"], state, atol, rtol, seed)
     return report
