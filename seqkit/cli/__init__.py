@@ -20,6 +20,7 @@ COMMANDS = {
     "train": "seqkit.cli.training:train",
     "evaluate": "seqkit.cli.training:evaluate",
     "diagnose": "seqkit.cli.diagnose:diagnose",
+    "predict": "seqkit.cli.predict:predict",
 }
 
 
@@ -66,6 +67,7 @@ def cli():
       seqkit evaluate runs/bm --data basic-motions
       seqkit export runs/bm -o bm.onnx
       seqkit diagnose gradients --cell rnn,lstm,gru
+      seqkit predict bm.onnx motions.npz -o predictions.csv
     """
 
 

@@ -56,7 +56,8 @@ def convert(name: str, value: Any, spec: Spec) -> np.ndarray:
     if arr.dtype == want:
         return arr
     if (arr.dtype.name, want.name) in CONVERSIONS:
-        return arr.astype(want)
+        with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf, refused by the checks
+            return arr.astype(want)
     if spec.kind == "ids" and np.issubdtype(arr.dtype, np.floating):
         hint = "token ids must be integers; round and convert them yourself with .astype(np.int64)"
     elif spec.kind == "lengths":
