@@ -21,8 +21,9 @@ def plugins():
 
 @pytest.fixture(scope="session")
 def deployed(tmp_path_factory):
-    """``deployed(case, streaming=False) -> (path, composition)``: small exported models of every built-in task
-    (tests/deploy_cases.py), exported once per session and shared by the runtime, predict and streaming tests."""
+    """``deployed(case, streaming=False) -> Deployed(path, composition, export result)``: small exported models of
+    every built-in task (tests/deploy_cases.py), exported once per session and shared by the runtime, predict,
+    streaming and torch-free tests."""
     from deploy_cases import export
 
     directory = tmp_path_factory.mktemp("deployed")

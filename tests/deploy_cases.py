@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -64,11 +65,19 @@ def compose(name: str):
     return seqkit.compose(cell, task, seqkit.CellConfig(hidden_size=8, **cell_config), dict(task_config), seed=3)
 
 
-def export(name: str, directory: Path, streaming: bool = False, verify: bool = False) -> tuple[Path, object]:
+class Deployed(NamedTuple):
+    path: Path
+    composition: object
+    result: object  # seqkit.onnx.export.ExportResult
+
+
+def export(name: str, directory: Path, streaming: bool = False) -> Deployed:
+    """Plain files unverified (the runtime tests compare with PyTorch themselves); streaming files verified, so
+    that their chunk-by-chunk proof is there to inspect."""
     composition = compose(name)
     path = Path(directory) / f"{name}{'-stream' if streaming else ''}.onnx"
-    seqkit.export(composition, path, force=True, verify=verify, streaming=streaming)
-    return path, composition
+    result = seqkit.export(composition, path, force=True, verify=streaming, streaming=streaming)
+    return Deployed(path, composition, result)
 
 
 def torch_inputs(composition, sample) -> tuple:

@@ -30,7 +30,7 @@ def assert_result_matches(case, result, want, length):
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_predict_from_raw_samples_equals_pytorch(deployed, case):
-    path, composition = deployed(case)
+    path, composition, _ = deployed(case)
     model = load(path)
     assert (model.task, model.cell) == (CASES[case][1], CASES[case][0])
     raw = samples(case)
@@ -43,17 +43,17 @@ def test_predict_from_raw_samples_equals_pytorch(deployed, case):
 
 
 def test_metadata_is_read_from_the_file(deployed):
-    model = load(deployed("speech-frames")[0])
+    model = load(deployed("speech-frames").path)
     assert [s.name for s in model.inputs] == ["frames", "lengths"] and model.inputs[0].shape == ("batch", "time", 20)
     assert model.labels[:2] == ["eight", "five"] and model.streaming is None
     assert model.encoder.front_end.fmax == 8000 and model.encoder.front_end.n_mels == 20
     assert "WAV" in model.describe_sample()
-    text = load(deployed("classification-text")[0])
+    text = load(deployed("classification-text").path)
     assert text.encoder.tokenizer.takes_text and text.encoder.tokenizer.tokens("The cat.") == ["the", "cat", "."]
 
 
 def test_text_is_tokenized_like_the_task(deployed):
-    path, composition = deployed("classification-text")
+    path, composition, _ = deployed("classification-text")
     model = load(path)
     for text in ["The cat sat.", "A DOG ran, far!", "über cat"]:
         assert model.encode(text)["tokens"].tolist() == composition.task.encode_text(text)
@@ -91,7 +91,7 @@ def feeds_for(case, time=5, batch=2):
     ("classification-features", {"bogus": np.ones(2)}, "input 'bogus' is not an input of this model"),
 ])
 def test_bad_feeds_are_refused_naming_input_and_sample(deployed, case, change, message):
-    model = load(deployed(case)[0])
+    model = load(deployed(case).path)
     feeds = {**feeds_for(case), **change}
     with pytest.raises(InputError) as info:
         model.run(feeds)
@@ -100,7 +100,7 @@ def test_bad_feeds_are_refused_naming_input_and_sample(deployed, case, change, m
 
 
 def test_missing_input_and_lossless_conversions(deployed):
-    model = load(deployed("classification-features")[0])
+    model = load(deployed("classification-features").path)
     feeds = feeds_for("classification-features")
     with pytest.raises(InputError, match="input 'lengths' is missing"):
         model.run({"features": feeds["features"]})
@@ -121,7 +121,7 @@ def test_the_issues_silent_failures_are_now_errors(deployed, tmp_path):
         model = load(tmp_path / f"{pooling}.onnx")
         with pytest.raises(InputError, match="length 0 is outside"):
             model.run({"tokens": np.ones((1, 3), np.int64), "lengths": np.array([0])})
-    scan = load(deployed("tagging")[0])  # indrnn: an ONNX Scan
+    scan = load(deployed("tagging").path)  # indrnn: an ONNX Scan
     for n, message in ((9, "length 9 is outside 1..4"), (-1, "length -1 is outside 1..4")):
         with pytest.raises(InputError, match=message):
             scan.run({"tokens": np.ones((1, 4), np.int64), "lengths": np.array([n])})
@@ -145,7 +145,7 @@ def test_the_issues_silent_failures_are_now_errors(deployed, tmp_path):
     ("tagging", "a b c", "records no tokenizer and vocabulary"),
 ])
 def test_bad_raw_samples_are_refused_before_anything_runs(deployed, case, sample, message):
-    model = load(deployed(case)[0])
+    model = load(deployed(case).path)
     with pytest.raises(InputError) as info:
         model.predict([sample])
     assert message in str(info.value)
@@ -154,14 +154,14 @@ def test_bad_raw_samples_are_refused_before_anything_runs(deployed, case, sample
 
 
 def test_a_bad_sample_among_good_ones_is_named(deployed):
-    model = load(deployed("classification-features")[0])
+    model = load(deployed("classification-features").path)
     good = samples("classification-features")
     with pytest.raises(InputError, match="^sample 3: "):
         model.predict(good[:3] + [np.ones((2, 5))] + good, batch_size=2)
 
 
 def test_model_without_lengths_batches_equal_lengths_only(deployed):
-    model = load(deployed("forecasting")[0])
+    model = load(deployed("forecasting").path)
     raw = samples("forecasting")  # lengths 6, 6, 4, 6, 9: no lengths input, so three groups
     calls = []
     model.predict(raw, batch_size=8, progress=lambda done, total: calls.append((done, total)))
@@ -176,13 +176,13 @@ def test_load_refuses_what_it_cannot_serve(tmp_path, deployed):
         load(tmp_path / "bad.onnx")
     import onnx
 
-    proto = onnx.load(deployed("adding")[0])
+    proto = onnx.load(deployed("adding").path)
     del proto.metadata_props[:]
     onnx.save(proto, tmp_path / "plain.onnx")
     with pytest.raises(SeqkitError, match="has no seqkit metadata"):
         load(tmp_path / "plain.onnx")
     with pytest.raises(SeqkitError, match="exported without --streaming"):
-        load(deployed("adding")[0]).stream()
+        load(deployed("adding").path).stream()
 
 
 def test_check_feeds_is_usable_alone():
@@ -198,7 +198,7 @@ def test_check_feeds_is_usable_alone():
 # -- streams -------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("case", ["classification-text", "forecasting", "tagging", "speech-frames"])
 def test_stream_in_chunks_equals_one_call(deployed, case):
-    path, _ = deployed(case, streaming=True)
+    path = deployed(case, streaming=True).path
     model = load(path)
     assert model.streaming and [d["input"] for d in model.streaming["state"]][0] == "state_in_h"
     rng = np.random.default_rng(1)
@@ -226,7 +226,7 @@ def test_stream_in_chunks_equals_one_call(deployed, case):
 
 
 def test_stream_of_several_sequences_and_its_errors(deployed):
-    model = load(deployed("classification-text", streaming=True)[0])
+    model = load(deployed("classification-text", streaming=True).path)
     stream = model.stream(batch=2)
     first = stream.push([[2, 3, 4], "dog"])           # chunks of different lengths, one per sequence
     second = stream.push([[5], "ran far"])
