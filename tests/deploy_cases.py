@@ -120,3 +120,49 @@ def assert_same(got, want, rtol=1e-4, atol=1e-5, where="result"):
         assert abs(got - want) <= atol + rtol * abs(want), f"{where}: {got} vs {want}"
     else:
         assert got == want, f"{where}: {got!r} vs {want!r}"
+
+
+def write_input(case: str, directory: Path) -> tuple[Path, list]:
+    """A file (or folder) of samples for ``seqkit predict`` in a form that fits ``case``, and the samples
+    :meth:`seqkit.runtime.Model.predict` must see for the same results."""
+    import csv
+    import json
+    import shutil
+
+    directory = Path(directory)
+    if case == "classification-text":
+        texts = ["The cat sat on the mat.", "a dog", "zebra, crossing!"]
+        path = directory / "texts.txt"
+        path.write_text("\n".join([texts[0], "", *texts[1:]]) + "\n")
+        return path, texts
+    if case in ("classification-features", "video-frames"):
+        raw = samples(case)
+        time = max(len(x) for x in raw)
+        x = np.zeros((len(raw), time, *np.shape(raw[0])[1:]), np.float32)
+        for i, s in enumerate(raw):
+            x[i, :len(s)] = s
+        path = directory / f"{case}.npz"
+        np.savez(path, **{"X" if case == "classification-features" else "clips": x},
+                 lengths=np.array([len(s) for s in raw]))
+        return path, [np.asarray(s, np.float32) for s in raw]
+    if case == "forecasting":
+        series = np.round(100 + 20 * np.random.default_rng(5).standard_normal((10, 2)), 3)
+        path = directory / "series.csv"
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["month", "temp", "load"])
+            w.writerows([[f"2024-{i + 1:02d}", row[1], row[0]] for i, row in enumerate(series)])
+        return path, [series[-6:]]
+    if case == "speech-frames":
+        folder = directory / "recordings"
+        for word in ("two", "seven"):
+            (folder / word).mkdir(parents=True, exist_ok=True)
+            shutil.copy(WAVS / word / "en-us+m1_140_35.wav", folder / word / "a.wav")
+        return folder, [str(folder / "seven" / "a.wav"), str(folder / "two" / "a.wav")]
+    if case in ("adding", "tagging"):
+        raw = [np.asarray(s).tolist() for s in samples(case)]
+        path = directory / f"{case}.jsonl"
+        key = "series" if case == "adding" else "tokens"
+        path.write_text("".join(json.dumps({key: s}) + "\n" for s in raw))
+        return path, raw
+    raise KeyError(case)

@@ -176,7 +176,8 @@ class Encoder:
         except InputError:
             raise
         except Exception as exc:  # SeqkitError from the reader: keep its message, say which sample
-            raise InputError(f"{where}: {exc}") from None
+            message = str(exc)
+            raise InputError(message if where == str(path) else f"{where}: {message}") from None
 
 
 def pad_batch(encoded: Sequence[dict[str, np.ndarray]], specs: Sequence[Spec], lengths: Spec | None,
