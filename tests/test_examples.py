@@ -51,7 +51,7 @@ def test_example_trains_exports_and_serves(out, name):
     for file in SCRIPTS[name]:
         assert load(out / file).metadata["task"] == name.replace("_", "-")
     if name == "video_frames":
-        assert "no streaming file: cannot export cell 'rnn' / task 'video-frames' for streaming" in proc.stdout
+        assert "no streaming file: cannot export cell 'gru' / task 'video-frames' for streaming" in proc.stdout
 
 
 @pytest.mark.slow
