@@ -104,3 +104,14 @@ def test_help_has_an_example_per_task(run):
     for task in ("classification", "forecasting", "speech-frames", "video-frames", "adding", "tagging"):
         assert task in result.output
     assert result.output.count("seqkit predict ") >= 7
+
+
+def test_progress_bar_only_for_long_inputs_on_a_terminal(monkeypatch):
+    import sys
+
+    from seqkit.cli.predict import _progress
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert not _progress(True).disable and _progress(False).disable
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert _progress(True).disable

@@ -240,3 +240,14 @@ def test_stream_of_several_sequences_and_its_errors(deployed):
                     "state_in_h": np.zeros((2, 2, 8), np.float32)})
     with pytest.raises(InputError, match="chunk of sequence 1 \\(after 3 steps\\): input 'tokens' step 0"):
         stream.push([[2], [77]])
+
+
+def test_cuda_is_asked_for_never_faked(deployed):
+    import onnxruntime
+
+    from seqkit.errors import ProviderError
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine has CUDA; scripts/check_runtime_cuda.py covers it")  # pragma: no cover
+    with pytest.raises(ProviderError, match="has no CUDAExecutionProvider"):
+        load(deployed("adding").path, provider="cuda")

@@ -144,7 +144,7 @@ def export(composition: Composition, output: str | os.PathLike, *, opset: int = 
     output = Path(output)
     _prepare_target(output, force)
     start = _time.perf_counter()
-    proto = to_onnx(composition, opset, streaming=streaming)
+    proto = to_onnx(composition, opset, streaming=True) if streaming else to_onnx(composition, opset)
     task = composition.task
     model, inputs, outputs = composition.model, task.inputs(), task.outputs()
     if streaming:
