@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 TORCH   = torch==2.13.0
 PLUGINS = $(wildcard plugins/*/pyproject.toml)
 
-.PHONY: install install-dev demo lint test test-fast bench clean
+.PHONY: install install-dev node-deps demo lint test test-fast bench clean
 
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -22,13 +22,21 @@ $(VENV)/.plugins: $(VENV)/.installed $(PLUGINS) $(shell find plugins -name '*.py
 	for p in $(dir $(PLUGINS)); do $(BIN)/python -m pip install -q --no-deps --force-reinstall ./$$p || exit 1; done
 	touch $@
 
+# examples/node's onnxruntime-node (its install script downloads; the package bundles the Linux x64 binary, so
+# --ignore-scripts). Needs node 20 and npm: without them `make test` fails rather than skip the JavaScript test.
+NODE_DEPS = examples/node/node_modules/.installed
+node-deps: $(NODE_DEPS)
+$(NODE_DEPS): examples/node/package.json examples/node/package-lock.json
+	cd examples/node && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
 demo: install
 	$(BIN)/seqkit export --cell gru --force
 
 lint: install
 	$(BIN)/ruff check .
 
-test: install-dev lint
+test: install-dev lint $(NODE_DEPS)
 	$(BIN)/python -m pytest -q tests $(dir $(PLUGINS))
 
 # the same without the tests marked slow (@pytest.mark.slow: ~20 s or more each), for quick rounds while coding
@@ -39,4 +47,4 @@ bench: install
 	$(BIN)/python benchmarks/bench_runtime.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info examples/node/node_modules examples/out

@@ -53,3 +53,8 @@ class Terminated(KeyboardInterrupt):
     that cleanup code runs; a KeyboardInterrupt, so code that handles Ctrl-C handles it alike."""
 
     signal_number = 15
+
+
+class InputError(SeqkitError):
+    """An input given to a model (seqkit.runtime, seqkit predict) is malformed or out of range; the message names
+    the input and the sample."""

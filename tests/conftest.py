@@ -17,3 +17,20 @@ def one_thread():
 def plugins():
     """A fresh plugin manager for each test: no registry state leaks between tests."""
     return seqkit.load_plugins()
+
+
+@pytest.fixture(scope="session")
+def deployed(tmp_path_factory):
+    """``deployed(case, streaming=False) -> Deployed(path, composition, export result)``: small exported models of
+    every built-in task (tests/deploy_cases.py), exported once per session and shared by the runtime, predict,
+    streaming and torch-free tests."""
+    from deploy_cases import export
+
+    directory = tmp_path_factory.mktemp("deployed")
+    cache = {}
+
+    def get(case: str, streaming: bool = False):
+        if (case, streaming) not in cache:
+            cache[case, streaming] = export(case, directory, streaming)
+        return cache[case, streaming]
+    return get

@@ -15,7 +15,7 @@ def _imports_after(code: str) -> set[str]:
     """Top-level module names imported by running ``code`` in a fresh interpreter."""
     probe = f"import sys\n{code}\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    return set(out.stdout.split())
+    return set(out.stdout.splitlines()[-1].split())  # the last line: --help text before it may name modules
 
 
 @pytest.mark.parametrize("code", [
@@ -23,6 +23,7 @@ def _imports_after(code: str) -> set[str]:
     "import seqkit; seqkit.__version__; seqkit.SeqkitError",
     "from seqkit.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
     "from seqkit.cli import main\ntry:\n    main(['plugins', '--help'])\nexcept SystemExit:\n    pass",
+    "from seqkit.cli import main\ntry:\n    main(['predict', '--help'])\nexcept SystemExit:\n    pass",
 ])
 def test_light_entry_points_import_no_torch_or_onnx(code):
     loaded = _imports_after(code)
@@ -74,3 +75,15 @@ def test_one_version_source():
     assert 'dynamic = ["version"]' in pyproject and "seqkit._version.__version__" in pyproject
     from importlib.metadata import version
     assert version("seqkit") == seqkit.__version__
+
+
+def test_runtime_imports_only_numpy_onnxruntime_and_itself():
+    """seqkit/runtime is what a torch-free server installs: stdlib, numpy, onnxruntime, seqkit.errors, itself."""
+    for path in (ROOT / "runtime").rglob("*.py"):
+        for module in _imported_modules(path):
+            top = module.split(".")[0]
+            if top == "seqkit":
+                assert module == "seqkit.errors" or module.startswith("seqkit.runtime"), (path.name, module)
+            else:
+                assert top in {"numpy", "onnxruntime", "__future__"} or top in sys.stdlib_module_names, (path.name,
+                                                                                                       module)

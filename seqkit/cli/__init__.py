@@ -22,6 +22,7 @@ COMMANDS = {
     "evaluate": "seqkit.cli.training:evaluate",
     "datasets": "seqkit.cli.training:datasets",
     "diagnose": "seqkit.cli.diagnose:diagnose",
+    "predict": "seqkit.cli.predict:predict",
 }
 
 
@@ -105,6 +106,7 @@ def cli():
       seqkit datasets                    every task's built-in datasets
       seqkit export runs/bm -o bm.onnx
       seqkit diagnose gradients --cell rnn,lstm,gru
+      seqkit predict bm.onnx motions.npz -o predictions.csv
     """
 
 

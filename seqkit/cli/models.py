@@ -73,10 +73,13 @@ def plugins(as_json):
                    "shapes and compare it with PyTorch.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the initial weights.")
 @click.option("--no-verify", is_flag=True, help="Skip the onnxruntime comparison (the file is still checked).")
+@click.option("--streaming", is_flag=True,
+              help="Recurrent state of every layer as inputs and outputs, to feed a sequence in chunks (see "
+                   "docs/deploy.md); verified chunk by chunk. Refused for bidirectional cells and mean/max pooling.")
 @json_option("Print a machine-readable JSON report.")
 @click.pass_context
 def export(ctx, run, cell, task, hidden_size, num_layers, bidirectional, dropout, cell_options, task_options, opset,
-           output, force, provider, atol, rtol, reference, seed, no_verify, as_json):
+           output, force, provider, atol, rtol, reference, seed, no_verify, streaming, as_json):
     """Compose CELL and TASK into a model (or load the trained one in RUN), export it to ONNX and verify it.
 
     The file uses native ONNX recurrent ops (or a Scan for custom cells), has symbolic batch and time axes,
@@ -89,6 +92,7 @@ def export(ctx, run, cell, task, hidden_size, num_layers, bidirectional, dropout
       seqkit export --cell lstm --bidirectional --num-layers 2 -o lstm.onnx --force
       seqkit export --cell rnn -O nonlinearity=relu -T pooling=max --json
       seqkit export runs/bm -o bm.onnx       the trained model of a 'seqkit train' run
+      seqkit export --cell lstm --streaming -o lstm-stream.onnx    state in and out, for chunked input
     """
     from seqkit.core.compose import compose
     from seqkit.onnx.export import export as do_export
@@ -109,7 +113,8 @@ def export(ctx, run, cell, task, hidden_size, num_layers, bidirectional, dropout
         composition = compose(cell, task, config, parse_options(task_options, "task"), seed=seed)
         default_output = f"{cell}-{task}.onnx"
     result = do_export(composition, output or default_output, opset=opset, force=force,
-                       verify=not no_verify, provider=provider, atol=atol, rtol=rtol, reference=reference)
+                       verify=not no_verify, provider=provider, atol=atol, rtol=rtol, reference=reference,
+                       streaming=streaming)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return

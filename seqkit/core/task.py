@@ -318,6 +318,11 @@ class Task:
         """Extra facts for the exported file (labels, normalisation...); JSON-serialisable."""
         return {}
 
+    def streaming_problem(self) -> str | None:
+        """Why this task's model cannot run chunk by chunk with the recurrent state carried between calls
+        (``seqkit export --streaming``), or None when it can. A head that needs the whole sequence (mean or max
+        pooling) or an encoder that looks across time steps cannot; the reason is shown to the user."""
+        return None
 
 def _words(items) -> str:
     """``a, b and c``."""

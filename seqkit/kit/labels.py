@@ -113,6 +113,13 @@ class LabelledTask(Task):
     def stratify(self, sample):
         return sample.label
 
+    def streaming_problem(self):
+        pooling = self.config.pooling
+        if pooling in ("mean", "max"):
+            return (f"its head pools the cell outputs with '{pooling}' over the whole sequence, so a chunk's result "
+                    f"depends on steps not yet seen; use a model trained with -T pooling=last")
+        return None
+
     def loss(self, outputs, target):
         return nn.functional.cross_entropy(outputs[0], target)
 

@@ -24,6 +24,7 @@ from seqkit.core.task import TensorSpec
 from seqkit.errors import ExportError, SeqkitError, VerificationError, causes, root_cause
 from seqkit.files import atomic_path
 from seqkit.onnx import DEFAULT_OPSET, LOWEST_OPSET, MIN_OPSET, TRACE_SHAPE
+from seqkit.onnx.streaming import ort_runner, streaming_parts, verify_chunks
 from seqkit.onnx.verify import (
     META_PREFIX,
     Report,
@@ -32,6 +33,7 @@ from seqkit.onnx.verify import (
     file_opset,
     verify_against_torch,
 )
+from seqkit.runtime.session import open_session
 
 #: protobuf's limit on one ONNX file with its weights inside
 ONNX_LIMIT = 2 ** 31
@@ -113,22 +115,27 @@ def _prepare_target(output: Path, force: bool) -> None:
         raise SeqkitError(f"cannot write {output}: folder {parent} is not writable; choose another -o path")
 
 
-def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
-    """The ONNX model (with seqkit metadata) for ``composition``; nothing is written."""
+def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET, streaming: bool = False) -> onnx.ModelProto:
+    """The ONNX model (with seqkit metadata) for ``composition``; nothing is written. ``streaming``: the recurrent
+    state as inputs and outputs (:mod:`seqkit.onnx.streaming`)."""
     check_opset(opset)
-    model = composition.model
-    weights = 4 * sum(p.numel() for p in model.parameters())
+    weights = 4 * sum(p.numel() for p in composition.model.parameters())
     if weights >= ONNX_LIMIT:
         raise ExportError(f"the model's weights take {weights / 2 ** 30:.3g} GiB; one ONNX file holds less than 2 GiB; "
                           f"choose smaller sizes")
-    with eval_mode(model):  # dropout off; the model's training mode is restored afterwards
-        return _to_onnx(composition, opset)
-
-
-def _to_onnx(composition: Composition, opset: int) -> onnx.ModelProto:
     task, model = composition.task, composition.model
     inputs, outputs = task.inputs(), task.outputs()
     args = task.example_inputs(*TRACE_SHAPE)
+    extra_metadata = {}
+    if streaming:
+        parts = streaming_parts(composition)  # refuses, with the reason, what cannot stream
+        model, inputs, outputs, args = parts.model, parts.inputs, parts.outputs, parts.example_inputs(*TRACE_SHAPE)
+        extra_metadata = {META_PREFIX + k: json.dumps(v, sort_keys=True) for k, v in parts.metadata().items()}
+    with eval_mode(model):  # dropout off; the model's training mode is restored afterwards
+        return _to_onnx(composition, model, inputs, outputs, args, opset, extra_metadata)
+
+
+def _to_onnx(composition: Composition, model, inputs, outputs, args, opset: int, extra_metadata: dict):
     quiet = io.StringIO()
     torch_onnx_log = logging.getLogger("torch.onnx")
     level = torch_onnx_log.level
@@ -165,38 +172,47 @@ def _to_onnx(composition: Composition, opset: int) -> onnx.ModelProto:
         low, high = opset_range()
         raise ExportError(f"torch.onnx.export could not write opset {opset} for this model (its version converter "
                           f"kept opset {written}); choose an opset in {low}..{high}")
-    for key, value in metadata(composition, written).items():
+    for key, value in {**metadata(composition, written), **extra_metadata}.items():
         proto.metadata_props.add(key=key, value=value)
     return proto
 
 
 def export(composition: Composition, output: str | os.PathLike, *, opset: int = DEFAULT_OPSET, force: bool = False,
            verify: bool = True, provider: str = "cpu", atol: float | None = None,
-           rtol: float | None = None, reference: bool = False) -> ExportResult:
+           rtol: float | None = None, reference: bool = False, streaming: bool = False) -> ExportResult:
     """Write ``composition`` to ``output`` as ONNX, verified on onnxruntime unless ``verify=False``.
 
     Raises :class:`VerificationError` (with ``.report``) on a mismatch; the target is then left untouched.
     ``reference``: verification also runs the file on onnx.reference (see :func:`verify_against_torch`).
+    ``streaming``: the recurrent state as named inputs and outputs, verified also chunk by chunk
+    (:mod:`seqkit.onnx.streaming`).
     """
     output = Path(output)
     check_tolerances(atol, rtol)
     check_opset(opset)
     _prepare_target(output, force)
     start = _time.perf_counter()
-    proto = to_onnx(composition, opset)
+    proto = to_onnx(composition, opset, streaming=True) if streaming else to_onnx(composition, opset)
     task = composition.task
+    model, inputs, outputs = composition.model, task.inputs(), task.outputs()
+    if streaming:
+        parts = streaming_parts(composition)
+        model, inputs, outputs = parts.model, parts.inputs, parts.outputs
     with atomic_path(output) as tmp:
         onnx.save(proto, tmp)
         if verify:
-            report = verify_against_torch(composition.model, tmp, task.inputs(), task.outputs(), provider=provider,
-                                          atol=atol, rtol=rtol, reference=reference)
+            report = verify_against_torch(model, tmp, inputs, outputs, provider=provider, atol=atol, rtol=rtol,
+                                          reference=reference)
             report.path = str(output)
+            if streaming:  # chunks of random sizes with the state carried == one call (ort and PyTorch)
+                session = open_session(tmp, provider)
+                report.checks += verify_chunks(parts, ort_runner(session, outputs), report.atol, report.rtol)
             if not report.ok:
                 raise VerificationError(f"the ONNX model does not match PyTorch ({len(report.failures())} failures, "
                                         f"first: {report.failures()[0]}); nothing was written to {output}", report)
         else:
             report = None
-            problems = check_file(proto, task.inputs(), task.outputs())
+            problems = check_file(proto, inputs, outputs)
             if problems:
                 raise ExportError(f"the exported file is malformed: {problems[0]}; nothing was written to {output}")
     return ExportResult(str(output), file_opset(proto), _time.perf_counter() - start, report)

@@ -319,4 +319,13 @@ def verify_file(path: str, provider: str = "cpu", trace: tuple[int, int] = TRACE
                     max_abs, max_rel, ok, note = _compare(np.asarray(r), g, atol, rtol)
                     note = " ".join(filter(None, (note.replace("torch", "onnxruntime"), extra)))
                     report.checks.append(Check(batch, time, spec.name, max_abs, max_rel, ok, note, "reference"))
+    if isinstance(meta.get("streaming"), dict):  # chunks with the state carried == one call, on onnxruntime alone
+        from seqkit.onnx.streaming import chunk_checks, ort_runner
+
+        by_name = {s.name: s for s in inputs}
+        state = [(by_name[d["input"]], d["output"]) for d in meta["streaming"]["state"]]
+        atol, rtol = runtime.TOLERANCES.get(provider, runtime.TOLERANCES["cpu"])
+        run = ort_runner(sess, outputs)
+        report.checks += chunk_checks(run, {"onnxruntime": run}, [s for s in inputs if s.kind != "state"],
+                                      [s for s in outputs if s.kind != "state"], state, atol, rtol, seed)
     return report

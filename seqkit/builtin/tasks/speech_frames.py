@@ -140,6 +140,7 @@ class SpeechFramesTask(LabelledSequenceTask):
         c = self.config
         meta["front_end"] = {"sample_rate": c.sample_rate, "win_ms": c.win_ms, "hop_ms": c.hop_ms,
                              "n_mels": c.n_mels, "implementation": "seqkit.kit.audio.log_mel (numpy), not in the graph"}
+        meta["front_end"].update(self.front_end().to_dict())  # every setting, so that seqkit.runtime rebuilds it
         return meta
 
 

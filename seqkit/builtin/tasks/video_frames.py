@@ -101,6 +101,12 @@ class VideoFramesTask(LabelledSequenceTask):
         c = self.config
         return (c.channels, c.height, c.width)
 
+    def streaming_problem(self):
+        if self.config.frame_diff:
+            return ("its frame encoder subtracts each frame's predecessor (frame_diff), which the first frame of a "
+                    "chunk does not have; use a model trained with -T frame_diff=false")
+        return super().streaming_problem()
+
     def feature_size(self):
         return self.config.frame_features
 

@@ -1,0 +1,208 @@
+"""Files of raw samples for ``seqkit predict`` and :func:`read_samples`: what fits each model, torch-free.
+
+=====================  ===================================================================================
+INPUT                  samples
+=====================  ===================================================================================
+``.txt``               one text per non-empty line (a model with a tokenizer)
+``.csv`` / ``.tsv``    a model with a tokenizer: one text per row, column ``text`` (or the task's
+                       ``text_column``); a model that records ``columns`` (forecasting): ONE series, a row
+                       per step, its last ``lookback`` rows; else one sample per row, each cell a JSON value
+``.jsonl`` / ``.json`` one sample per line (JSON Lines) or a JSON list: a text, a list of tokens or ids, a
+                       nested list of numbers, a WAV path, or an object ``{"text" | input name: value}``
+``.npz`` / ``.npy``    ``[items, time, ...]`` under the input's name (or the only array, or ``X``/``frames``/
+                       ``clips``/``series``), cut to an optional ``lengths [items]``
+a folder / ``.wav``    every ``*.wav`` below it, sorted (a model with a speech front end)
+=====================  ===================================================================================
+
+Each sample comes with where it came from ("texts.csv line 4"), so an error names the file and the line.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqkit.errors import InputError, SeqkitError
+
+ARRAY_KEYS = ("X", "frames", "clips", "series", "features")
+
+
+def read_samples(path: str | Path, model) -> tuple[list[Any], list[str]]:
+    """``(samples, sources)`` from ``path`` for ``model`` (a :class:`seqkit.runtime.Model`); see the table above."""
+    p = Path(path)
+    if not p.exists():
+        raise SeqkitError(f"input {p} does not exist")
+    if p.is_dir():
+        return _wav_folder(p, model)
+    suffix = p.suffix.lower()
+    if p.stat().st_size == 0:
+        raise SeqkitError(f"input {p} is empty")
+    if suffix == ".wav":
+        return [str(p)], [str(p)]
+    if suffix in (".npz", ".npy"):
+        return _arrays(p, model)
+    try:
+        if suffix == ".txt":
+            return _texts(p, model)
+        if suffix in (".csv", ".tsv"):
+            return _table(p, model)
+        if suffix in (".jsonl", ".ndjson", ".json"):
+            return _json(p, model)
+    except UnicodeDecodeError as exc:
+        raise SeqkitError(f"{p} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    raise SeqkitError(f"{p}: unsupported input type {suffix or '(none)'}; use .txt, .csv, .tsv, .jsonl, .json, .npz, "
+                      f".npy, .wav or a folder of WAV files")
+
+
+def _wav_folder(root: Path, model) -> tuple[list, list]:
+    if model.encoder.front_end is None:
+        raise SeqkitError(f"{root} is a folder, but this model has no audio front end; give a file of samples")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() == ".wav" and p.is_file())
+    if not files:
+        raise SeqkitError(f"{root}: no .wav files found in it or its subfolders")
+    return [str(f) for f in files], [str(f) for f in files]
+
+
+def _texts(p: Path, model) -> tuple[list, list]:
+    if not model.encoder.tokenizer.takes_text:
+        raise SeqkitError(f"{p}: a text file, but this model takes {model.describe_sample()}; use .jsonl or .npz")
+    samples, sources = [], []
+    with open(p, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if line.strip():
+                samples.append(line.rstrip("\n"))
+                sources.append(f"{p} line {number}")
+    if not samples:
+        raise SeqkitError(f"{p} holds no text; write one text per line")
+    return samples, sources
+
+
+def _table(p: Path, model) -> tuple[list, list]:
+    with open(p, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f, delimiter="\t" if p.suffix.lower() == ".tsv" else ",")
+        header = reader.fieldnames or []
+        rows = [(reader.line_num, row) for row in reader]
+    if not rows:
+        raise SeqkitError(f"{p} has no data rows under its header")
+    meta = model.task_metadata
+    if model.encoder.tokenizer.takes_text:
+        column = model.task_config.get("text_column") or "text"
+        column = column if column in header else ("text" if "text" in header else None)
+        if column is None:
+            raise SeqkitError(f"{p}: no column 'text' in the header ({', '.join(header)}); name the text column "
+                              f"'text'")
+        for line, row in rows:
+            if not (row.get(column) or "").strip():
+                raise InputError(f"{p} line {line}: column '{column}' is empty; fill it or drop the row")
+        return [row[column] for _, row in rows], [f"{p} line {line}" for line, _ in rows]
+    if meta.get("columns"):  # one series, a row per step (forecasting)
+        columns = [c for c in meta["columns"] if c in header]
+        if len(columns) != len(meta["columns"]):
+            missing = [c for c in meta["columns"] if c not in header]
+            raise SeqkitError(f"{p}: no column {', '.join(map(repr, missing))} in the header ({', '.join(header)}); "
+                              f"the model forecasts {', '.join(meta['columns'])}")
+        lookback = int(meta.get("lookback") or len(rows))
+        values = np.empty((len(rows), len(columns)), dtype=np.float64)
+        for i, (line, row) in enumerate(rows):
+            for j, c in enumerate(columns):
+                try:
+                    values[i, j] = float(row[c])
+                except (TypeError, ValueError):
+                    raise InputError(f"{p} line {line}: column {c!r} is {row[c]!r}, not a number") from None
+        first = rows[max(0, len(rows) - lookback)][0]
+        return [values[-lookback:]], [f"{p} lines {first}-{rows[-1][0]} (the last {min(lookback, len(rows))} steps)"]
+    samples, sources = [], []
+    for line, row in rows:
+        sample = {k: _json_cell(v, p, line, k) for k, v in row.items() if k is not None}
+        samples.append(sample if len(sample) > 1 else next(iter(sample.values())))
+        sources.append(f"{p} line {line}")
+    return samples, sources
+
+
+def _json_cell(value: str, p: Path, line: int, column: str) -> Any:
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{p} line {line}: column {column!r} is not a JSON value ({str(value)[:30]!r})") from None
+
+
+def _json(p: Path, model) -> tuple[list, list]:
+    if p.suffix.lower() == ".json":
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise SeqkitError(f"{p}: not valid JSON ({exc}); give a list of samples") from None
+        if not isinstance(data, list):
+            raise SeqkitError(f"{p}: a JSON {type(data).__name__}; give a list of samples (or use .jsonl)")
+        rows = [(f"{p} item {i}", v) for i, v in enumerate(data)]
+    else:
+        rows = []
+        with open(p, encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rows.append((f"{p} line {number}", json.loads(line)))
+                except ValueError as exc:
+                    raise InputError(f"{p} line {number}: not valid JSON ({exc.msg}); write one sample per "
+                                     f"line") from None
+    if not rows:
+        raise SeqkitError(f"{p} holds no samples")
+    names = {s.name for s in model.encoder.specs}
+    samples = []
+    for where, value in rows:
+        if isinstance(value, dict) and not set(value) & names:
+            keys = [k for k in ("text", "tokens", "path", "wav") if k in value]
+            if not keys:
+                raise InputError(f"{where}: keys {sorted(value)}; give 'text' or {', '.join(map(repr, sorted(names)))}")
+            value = value[keys[0]]
+        elif isinstance(value, dict) and len(names) == 1:
+            value = value[next(iter(names))]
+        samples.append(value)
+    return samples, [w for w, _ in rows]
+
+
+def _arrays(p: Path, model) -> tuple[list, list]:
+    try:
+        if p.suffix.lower() == ".npy":
+            arrays = {"X": np.load(p, allow_pickle=False)}
+        else:
+            with np.load(p, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+    except Exception as exc:  # several numpy/zipfile error types
+        raise SeqkitError(f"{p} is not a readable numpy file without pickle ({type(exc).__name__}); save it with "
+                          f"numpy.savez") from None
+    spec = model.encoder.main
+    if len(model.encoder.specs) > 1:
+        missing = [s.name for s in model.encoder.specs if s.name not in arrays]
+        if missing:
+            raise SeqkitError(f"{p}: no array {missing[0]!r}; the model takes {model.describe_sample()}")
+    key = next((k for k in (spec.name, *ARRAY_KEYS) if k in arrays), None)
+    others = [k for k in arrays if k != "lengths"]
+    if key is None and len(others) == 1:
+        key = others[0]
+    if key is None:
+        raise SeqkitError(f"{p}: cannot tell which array holds the samples ({', '.join(arrays)}); name it "
+                          f"{spec.name!r}")
+    x = arrays[key]
+    if x.ndim < 2:
+        raise SeqkitError(f"{p}: array {key!r} has shape {list(x.shape)}; give [items, time, ...]")
+    lengths = arrays.get("lengths")
+    if lengths is not None:
+        if lengths.shape != (len(x),) or not np.issubdtype(lengths.dtype, np.integer):
+            raise SeqkitError(f"{p}: lengths must be integers [items] ({len(x)}), got {lengths.dtype} "
+                              f"{list(lengths.shape)}")
+        bad = np.flatnonzero((lengths < 1) | (lengths > x.shape[1]))
+        if bad.size:
+            raise InputError(f"{p} item {int(bad[0])}: length {int(lengths[bad[0]])} is outside 1..{x.shape[1]} "
+                             f"(time)")
+    cut = [x[i, :int(lengths[i])] if lengths is not None else x[i] for i in range(len(x))]
+    if len(model.encoder.specs) > 1:
+        samples = [{s.name: (arrays[s.name][i, :int(lengths[i])] if lengths is not None and s.axis("time") == 1
+                             else arrays[s.name][i]) for s in model.encoder.specs} for i in range(len(x))]
+    else:
+        samples = cut
+    return samples, [f"{p} item {i}" for i in range(len(x))]

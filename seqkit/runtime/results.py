@@ -1,0 +1,72 @@
+"""Model outputs -> readable results, one JSON-ready dict per sample, from the file's own metadata.
+
+- ``logits [batch, K]``: ``label`` (the most probable class name), its ``probability`` and every class's
+  ``probabilities`` (softmax);
+- ``*logits [batch, time, K]``: one ``tags`` entry per valid step (cut to the sample's length) and each tag's
+  probability in ``tag_probabilities``;
+- ``[batch, horizon, F]`` with ``columns`` in the metadata (forecasting): ``{column: [horizon values]}`` in the
+  data's units (the model scales inside);
+- anything else: the values as (nested) lists, a single number as a number.
+
+A model with several outputs nests each output's result under its name.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from seqkit.runtime.checks import Spec
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    z = x.astype(np.float64) - x.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def class_names(labels: Sequence[str], k: int) -> list[str]:
+    """The recorded label names, or "0".."k-1" for a model that was never fitted on labelled data."""
+    return [str(v) for v in labels] if len(labels) == k else [str(i) for i in range(k)]
+
+
+def _one(spec: Spec, value: np.ndarray, length: int | None, labels: Sequence[str], columns: Sequence[str]) -> dict:
+    shape = spec.shape
+    if spec.name.endswith("logits") and len(shape) == 2:
+        names = class_names(labels, value.shape[-1])
+        p = softmax(value)
+        best = int(p.argmax())
+        return {"label": names[best], "probability": float(p[best]),
+                "probabilities": {n: float(v) for n, v in zip(names, p)}}
+    if spec.name.endswith("logits") and len(shape) == 3 and spec.axis("time") == 1:
+        names = class_names(labels, value.shape[-1])
+        steps = value[:length] if length is not None else value
+        p = softmax(steps)
+        best = p.argmax(-1)
+        return {"tags": [names[int(i)] for i in best],
+                "tag_probabilities": [float(p[t, i]) for t, i in enumerate(best)]}
+    if len(shape) == 3 and columns and len(columns) == value.shape[-1] and spec.axis("time") is None:
+        return {spec.name: {str(c): [float(v) for v in value[:, j]] for j, c in enumerate(columns)}}
+    if spec.axis("time") == 1 and length is not None:
+        value = value[:length]
+    if value.size == 1:
+        return {spec.name: float(value.reshape(-1)[0]) if value.dtype.kind == "f" else int(value.reshape(-1)[0])}
+    return {spec.name: value.tolist()}
+
+
+def interpret(outputs: Sequence[Spec], values: dict[str, np.ndarray], lengths: np.ndarray | None,
+              task_metadata: dict) -> list[dict]:
+    """One result dict per sample of a batch (see the module docstring)."""
+    labels = task_metadata.get("labels") or []
+    columns = task_metadata.get("columns") or []
+    specs = [s for s in outputs if s.kind != "state" and s.name in values]
+    batch = len(next(iter(values[s.name] for s in specs))) if specs else 0
+    results = []
+    for b in range(batch):
+        length = int(lengths[b]) if lengths is not None else None
+        parts = {s.name: _one(s, values[s.name][b], length, labels, columns) for s in specs}
+        if len(parts) == 1:
+            results.append(next(iter(parts.values())))
+        else:
+            results.append({name: (p[name] if list(p) == [name] else p) for name, p in parts.items()})
+    return results
