@@ -79,8 +79,17 @@ def _prepare_target(output: Path, force: bool) -> None:
         raise SeqkitError(f"cannot write {output}: folder {parent} is not writable; choose another -o path")
 
 
-def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
-    """The ONNX model (with seqkit metadata) for ``composition``; nothing is written."""
+def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET, lowering: str = "auto",
+            provider: str = "cpu") -> onnx.ModelProto:
+    """The ONNX model (with seqkit metadata) for ``composition``; nothing is written.
+
+    ``lowering`` (``auto``, ``native``, ``scan``, ``native-masked``) says how native recurrent nodes are written
+    (:mod:`seqkit.onnx.lowering.rewrite`); ``auto`` picks per op for ``provider``. What was done is recorded in
+    the ``seqkit.lowering`` metadata.
+    """
+    from seqkit.onnx.lowering.rewrite import lower, resolve
+
+    resolve(lowering, provider)  # an unknown name fails before the export
     task, model = composition.task, composition.model
     was_training = model.training
     model.eval()  # dropout off; restored below
@@ -119,22 +128,26 @@ def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET) -> onnx.ModelP
         torch_onnx_log.setLevel(level)
         model.train(was_training)
     proto = program.model_proto
+    lowered = lower(proto, lowering, provider)
     for key, value in metadata(composition, opset).items():
         proto.metadata_props.add(key=key, value=value)
+    proto.metadata_props.add(key=META_PREFIX + "lowering", value=json.dumps(lowered, sort_keys=True))
     return proto
 
 
 def export(composition: Composition, output: str | os.PathLike, *, opset: int = DEFAULT_OPSET, force: bool = False,
            verify: bool = True, provider: str = "cpu", atol: float | None = None,
-           rtol: float | None = None) -> ExportResult:
+           rtol: float | None = None, lowering: str = "auto") -> ExportResult:
     """Write ``composition`` to ``output`` as ONNX, verified on onnxruntime unless ``verify=False``.
+
+    ``lowering``: how native recurrent nodes are written (see :func:`to_onnx`); ``auto`` picks for ``provider``.
 
     Raises :class:`VerificationError` (with ``.report``) on a mismatch; the target is then left untouched.
     """
     output = Path(output)
     _prepare_target(output, force)
     start = _time.perf_counter()
-    proto = to_onnx(composition, opset)
+    proto = to_onnx(composition, opset, lowering=lowering, provider=provider)
     task = composition.task
     with atomic_path(output) as tmp:
         onnx.save(proto, tmp)
