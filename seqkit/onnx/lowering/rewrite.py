@@ -339,7 +339,7 @@ def _scan_body(op: str, hidden: int, r_t: np.ndarray, rbh: np.ndarray | None, ac
     f32 = TensorProto.FLOAT
 
     def vi(name):
-        return helper.make_tensor_value_info(name, f32, None)
+        return helper.make_tensor_value_info(name, f32, [None, None])  # [batch, hidden] or [batch, gates*hidden]
 
     h, xw = f"{prefix}/h", f"{prefix}/x_t"
     inputs = [vi(h)]
