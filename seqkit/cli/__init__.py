@@ -20,6 +20,8 @@ COMMANDS = {
     "train": "seqkit.cli.training:train",
     "evaluate": "seqkit.cli.training:evaluate",
     "diagnose": "seqkit.cli.diagnose:diagnose",
+    "bench": "seqkit.cli.bench:bench",
+    "quantize": "seqkit.cli.quantize:quantize",
 }
 
 
@@ -66,6 +68,8 @@ def cli():
       seqkit evaluate runs/bm --data basic-motions
       seqkit export runs/bm -o bm.onnx
       seqkit diagnose gradients --cell rnn,lstm,gru
+      seqkit bench --cells rnn --batch 64 --time 200
+      seqkit quantize gru-classification.onnx --int8
     """
 
 
