@@ -23,6 +23,8 @@ COMMANDS = {
     "datasets": "seqkit.cli.training:datasets",
     "diagnose": "seqkit.cli.diagnose:diagnose",
     "predict": "seqkit.cli.predict:predict",
+    "bench": "seqkit.cli.bench:bench",
+    "quantize": "seqkit.cli.quantize:quantize",
 }
 
 
@@ -107,6 +109,8 @@ def cli():
       seqkit export runs/bm -o bm.onnx
       seqkit diagnose gradients --cell rnn,lstm,gru
       seqkit predict bm.onnx motions.npz -o predictions.csv
+      seqkit bench --cells rnn --batch 64 --time 200
+      seqkit quantize gru-classification.onnx --int8
     """
 
 

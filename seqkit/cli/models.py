@@ -76,10 +76,14 @@ def plugins(as_json):
 @click.option("--streaming", is_flag=True,
               help="Recurrent state of every layer as inputs and outputs, to feed a sequence in chunks (see "
                    "docs/deploy.md); verified chunk by chunk. Refused for bidirectional cells and mean/max pooling.")
+@click.option("--lowering", type=click.Choice(["auto", "native", "scan", "native-masked"]), default="auto",
+              show_default=True, help="How native recurrent nodes are written: auto picks per cell for --provider "
+              "(docs/performance.md); scan = one input MatMul + the recurrence in a Scan; native-masked = the "
+              "native op with lengths applied around it (no CPU-side input on CUDA).")
 @json_option("Print a machine-readable JSON report.")
 @click.pass_context
 def export(ctx, run, cell, task, hidden_size, num_layers, bidirectional, dropout, cell_options, task_options, opset,
-           output, force, provider, atol, rtol, reference, seed, no_verify, streaming, as_json):
+           output, force, provider, atol, rtol, reference, seed, no_verify, streaming, lowering, as_json):
     """Compose CELL and TASK into a model (or load the trained one in RUN), export it to ONNX and verify it.
 
     The file uses native ONNX recurrent ops (or a Scan for custom cells), has symbolic batch and time axes,
@@ -93,6 +97,7 @@ def export(ctx, run, cell, task, hidden_size, num_layers, bidirectional, dropout
       seqkit export --cell rnn -O nonlinearity=relu -T pooling=max --json
       seqkit export runs/bm -o bm.onnx       the trained model of a 'seqkit train' run
       seqkit export --cell lstm --streaming -o lstm-stream.onnx    state in and out, for chunked input
+      seqkit export --cell rnn --lowering scan -o rnn-scan.onnx
     """
     from seqkit.core.compose import compose
     from seqkit.onnx.export import export as do_export
@@ -114,7 +119,7 @@ def export(ctx, run, cell, task, hidden_size, num_layers, bidirectional, dropout
         default_output = f"{cell}-{task}.onnx"
     result = do_export(composition, output or default_output, opset=opset, force=force,
                        verify=not no_verify, provider=provider, atol=atol, rtol=rtol, reference=reference,
-                       streaming=streaming)
+                       streaming=streaming, lowering=lowering)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return

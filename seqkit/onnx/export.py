@@ -115,9 +115,18 @@ def _prepare_target(output: Path, force: bool) -> None:
         raise SeqkitError(f"cannot write {output}: folder {parent} is not writable; choose another -o path")
 
 
-def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET, streaming: bool = False) -> onnx.ModelProto:
-    """The ONNX model (with seqkit metadata) for ``composition``; nothing is written. ``streaming``: the recurrent
-    state as inputs and outputs (:mod:`seqkit.onnx.streaming`)."""
+def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET, streaming: bool = False, lowering: str = "auto",
+            provider: str = "cpu") -> onnx.ModelProto:
+    """The ONNX model (with seqkit metadata) for ``composition``; nothing is written.
+
+    ``streaming``: the recurrent state as inputs and outputs (:mod:`seqkit.onnx.streaming`). ``lowering``
+    (``auto``, ``native``, ``scan``, ``native-masked``) says how native recurrent nodes are written
+    (:mod:`seqkit.onnx.lowering.rewrite`); ``auto`` picks per op for ``provider``. What was done is recorded in
+    the ``seqkit.lowering`` metadata.
+    """
+    from seqkit.onnx.lowering.rewrite import resolve
+
+    resolve(lowering, provider)  # an unknown name fails before the export
     check_opset(opset)
     weights = 4 * sum(p.numel() for p in composition.model.parameters())
     if weights >= ONNX_LIMIT:
@@ -132,10 +141,13 @@ def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET, streaming: boo
         model, inputs, outputs, args = parts.model, parts.inputs, parts.outputs, parts.example_inputs(*TRACE_SHAPE)
         extra_metadata = {META_PREFIX + k: json.dumps(v, sort_keys=True) for k, v in parts.metadata().items()}
     with eval_mode(model):  # dropout off; the model's training mode is restored afterwards
-        return _to_onnx(composition, model, inputs, outputs, args, opset, extra_metadata)
+        return _to_onnx(composition, model, inputs, outputs, args, opset, extra_metadata, lowering, provider)
 
 
-def _to_onnx(composition: Composition, model, inputs, outputs, args, opset: int, extra_metadata: dict):
+def _to_onnx(composition: Composition, model, inputs, outputs, args, opset: int, extra_metadata: dict,
+             lowering: str, provider: str) -> onnx.ModelProto:
+    from seqkit.onnx.lowering.rewrite import lower
+
     quiet = io.StringIO()
     torch_onnx_log = logging.getLogger("torch.onnx")
     level = torch_onnx_log.level
@@ -172,15 +184,20 @@ def _to_onnx(composition: Composition, model, inputs, outputs, args, opset: int,
         low, high = opset_range()
         raise ExportError(f"torch.onnx.export could not write opset {opset} for this model (its version converter "
                           f"kept opset {written}); choose an opset in {low}..{high}")
+    lowered = lower(proto, lowering, provider)
     for key, value in {**metadata(composition, written), **extra_metadata}.items():
         proto.metadata_props.add(key=key, value=value)
+    proto.metadata_props.add(key=META_PREFIX + "lowering", value=json.dumps(lowered, sort_keys=True))
     return proto
 
 
 def export(composition: Composition, output: str | os.PathLike, *, opset: int = DEFAULT_OPSET, force: bool = False,
            verify: bool = True, provider: str = "cpu", atol: float | None = None,
-           rtol: float | None = None, reference: bool = False, streaming: bool = False) -> ExportResult:
+           rtol: float | None = None, reference: bool = False, streaming: bool = False,
+           lowering: str = "auto") -> ExportResult:
     """Write ``composition`` to ``output`` as ONNX, verified on onnxruntime unless ``verify=False``.
+
+    ``lowering``: how native recurrent nodes are written (see :func:`to_onnx`); ``auto`` picks for ``provider``.
 
     Raises :class:`VerificationError` (with ``.report``) on a mismatch; the target is then left untouched.
     ``reference``: verification also runs the file on onnx.reference (see :func:`verify_against_torch`).
@@ -192,7 +209,7 @@ def export(composition: Composition, output: str | os.PathLike, *, opset: int = 
     check_opset(opset)
     _prepare_target(output, force)
     start = _time.perf_counter()
-    proto = to_onnx(composition, opset, streaming=True) if streaming else to_onnx(composition, opset)
+    proto = to_onnx(composition, opset, streaming=streaming, lowering=lowering, provider=provider)
     task = composition.task
     model, inputs, outputs = composition.model, task.inputs(), task.outputs()
     if streaming:
