@@ -6,14 +6,16 @@ builds ``encoder -> cell -> head`` (see :mod:`seqkit.core.compose`); tasks never
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from seqkit.errors import ConfigError
+from seqkit.errors import ConfigError, SeqkitError
 
 DTYPES = {"float32": np.float32, "int64": np.int64}
 
@@ -114,7 +116,11 @@ class Task:
         raise NotImplementedError
 
     def build_head(self, cell_output_size: int) -> nn.Module:
-        """Module: ``forward(outputs, state, lengths) -> tuple of tensors``, in the order of :meth:`outputs`."""
+        """Module: ``forward(outputs, state, lengths) -> tuple of tensors``, in the order of :meth:`outputs`.
+
+        A head whose class sets ``uses_features = True`` is called ``forward(outputs, state, lengths, features)``
+        with the encoder's features too (a skip connection past the cell, e.g. forecasting's linear
+        autoregressive path)."""
         raise NotImplementedError
 
     def example_inputs(self, batch: int, time: int, seed: int = 0, full_lengths: bool = False) -> tuple:
@@ -156,6 +162,36 @@ class Task:
         ``train`` is None when evaluating a saved run: then use what :meth:`fit` stored in ``self.config``.
         """
         return {}
+
+    def baselines(self, train: Any, test: Any) -> dict[str, dict[str, float]]:
+        """Every baseline's metrics on ``test``, by name: the :meth:`baseline` and stronger non-recurrent models
+        (``seqkit.kit.baselines``) fitted on ``train`` only, e.g. ``{"majority": {...}, "ridge": {...}}``.
+
+        ``train`` is None when evaluating a saved run: a model that must be fitted is refitted on the training
+        data that :meth:`load_data` recorded in ``self.config``, or left out when there is none.
+        Default: ``{"baseline": self.baseline(train, test)}``.
+        """
+        scores = self.baseline(train, test)
+        return {"baseline": scores} if scores else {}
+
+    def report(self, outputs: tuple, target: np.ndarray, data: Any) -> dict[str, Any]:
+        """Whole-set results from every prediction of ``data`` at once (``outputs``: the model's outputs as numpy
+        arrays over all samples, ``target`` the collated targets): metrics that are not batch means (RMSE),
+        per-class precision and recall, a confusion matrix... JSON-serialisable; merged into ``evaluate()``'s
+        result. Default: nothing."""
+        return {}
+
+    def plots(self, outputs: tuple, target: np.ndarray, data: Any, folder: Path, name: str) -> list[Path]:
+        """PNG files into ``folder`` that show the predictions of :meth:`report` (forecast against actual, a
+        confusion matrix...), named after ``name`` (e.g. "test"); the paths written. Default: none."""
+        return []
+
+    def backtest(self, predict: Callable[[tuple], tuple], data: Any, stride: int = 1, folder: Path | None = None,
+                 name: str = "data") -> dict[str, Any]:
+        """Rolling-origin evaluation of a trained model over ``data`` (forecasting): ``predict(inputs) ->
+        outputs`` runs the model on collated inputs and returns numpy arrays; a plot goes into ``folder`` (when
+        given) under ``plots``."""
+        raise SeqkitError(f"task {type(self).__name__} has no backtest: it is for forecasting tasks")
 
     def main_metric(self) -> tuple[str, str]:
         """``(metric name, "min" or "max")`` that early stopping and model selection watch on validation data."""

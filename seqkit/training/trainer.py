@@ -271,12 +271,16 @@ def load_run(run_dir: str | os.PathLike, plugins: Plugins | None = None) -> Comp
 
 
 def evaluate(run_dir: str | os.PathLike, data: Any, split: str = "test", batch_size: int | None = None,
-             device: str = "cpu", plugins: Plugins | None = None) -> dict:
-    """Loss and task metrics of a saved run on ``data`` (dataset name, path or samples), with the baseline.
+             device: str = "cpu", plugins: Plugins | None = None, plots: bool = True) -> dict:
+    """Loss and task metrics of a saved run on ``data`` (dataset name, path or samples), with the baselines.
 
-    Returns ``{"loss": .., <metric>: .., "samples": n, "baseline": {<metric>: ..}}``; a named dataset is read
-    at ``split`` (built-in datasets have "train" and "test").
+    Returns ``{"loss": .., <metric>: .., "samples": n, "baseline": {<metric>: ..}, "baselines": {name: {<metric>:
+    ..}}, <task.report: whole-set metrics, per-class scores..>, "plots": [png paths]}``; a named dataset is read
+    at ``split`` (built-in datasets have "train" and "test"). ``plots``: write the task's PNGs into ``run_dir``.
     """
+    from seqkit.training.evaluation import plot_name, report
+
+    name = plot_name(data, split)
     composition = load_run(run_dir, plugins)
     task = composition.task
     if isinstance(data, (str, os.PathLike)):
@@ -289,4 +293,6 @@ def evaluate(run_dir: str | os.PathLike, data: Any, split: str = "test", batch_s
         result: dict[str, Any] = _run_epoch(model, task, data, size, resolve_device(device))
     result["samples"] = len(data)
     result["baseline"] = task.baseline(None, data)
+    result["baselines"] = task.baselines(None, data)
+    result.update(report(composition, data, size, resolve_device(device), Path(run_dir) if plots else None, name))
     return result
