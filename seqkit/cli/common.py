@@ -116,13 +116,44 @@ def print_report(report, columns=("batch", "time", "output", "max abs err", "max
         out.print(f"[red]problem:[/red] {problem}")
 
 
-def metrics_table(title: str, metrics: dict, baseline: dict):
+def metrics_table(title: str, metrics: dict, baseline: dict, baselines: dict | None = None):
+    """Metrics of the model beside the baseline, or, given ``baselines`` ({name: {metric: value}}), beside each
+    named baseline."""
+    from rich.table import Table
+
+    columns = baselines if baselines else {"baseline": baseline}
+    table = Table(title=title)
+    table.add_column("metric", justify="left")
+    table.add_column("model", justify="right")
+    for col in columns:
+        table.add_column(col, justify="right")
+    for name, value in metrics.items():
+        if isinstance(value, float):
+            table.add_row(name, f"{value:.4f}", *(f"{b[name]:.4f}" if name in b else "-" for b in columns.values()))
+    return table
+
+
+def per_class_table(title: str, per_class: dict):
+    """Precision, recall, F1 and support per class (``task.report``'s ``per_class``)."""
     from rich.table import Table
 
     table = Table(title=title)
-    for col in ("metric", "model", "baseline"):
-        table.add_column(col, justify="left" if col == "metric" else "right")
-    for name, value in metrics.items():
-        if isinstance(value, float):
-            table.add_row(name, f"{value:.4f}", f"{baseline[name]:.4f}" if name in baseline else "-")
+    for col in ("class", "precision", "recall", "f1", "support"):
+        table.add_column(col, justify="left" if col == "class" else "right")
+    for label, s in per_class.items():
+        table.add_row(label, f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f}", str(s["support"]))
+    return table
+
+
+def lead_time_table(title: str, by_lead_time: dict, metric: str = "mae"):
+    """A backtest's ``metric`` per lead time (rows) for the model and each baseline (columns)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("steps ahead", justify="right")
+    for name in by_lead_time:
+        table.add_column(name, justify="right")
+    steps = len(next(iter(by_lead_time.values()))[metric]) if by_lead_time else 0
+    for h in range(steps):
+        table.add_row(str(h + 1), *(f"{v[metric][h]:.4f}" for v in by_lead_time.values()))
     return table

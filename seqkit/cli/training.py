@@ -8,10 +8,12 @@ import click
 from seqkit.cli.common import (
     cell_config,
     json_option,
+    lead_time_table,
     metrics_table,
     model_options,
     out,
     parse_options,
+    per_class_table,
     positive,
     train_default,
 )
@@ -79,19 +81,49 @@ def train(cell, task, hidden_size, num_layers, bidirectional, dropout, cell_opti
 @click.option("--split", default="test", show_default=True, help="Split of a built-in dataset.")
 @click.option("--batch-size", type=int, default=None, callback=positive, help="[default: the run's]")
 @click.option("--device", default="cpu", show_default=True)
+@click.option("--backtest", is_flag=True, help="Forecasting: rolling-origin backtest over the split (see --stride).")
+@click.option("--stride", type=int, default=1, show_default=True, callback=positive,
+              help="With --backtest: steps between forecast origins.")
+@click.option("--no-plots", is_flag=True, help="Write no PNG (forecast-*.png, confusion-*.png) into RUN.")
 @json_option("Print the metrics as JSON.")
-def evaluate(run, data, split, batch_size, device, as_json):
-    """Score the trained model in RUN on --data, next to the task's baseline (e.g. the majority class).
+def evaluate(run, data, split, batch_size, device, backtest, stride, no_plots, as_json):
+    """Score the trained model in RUN on --data, next to the task's baselines (majority class, seasonal naive,
+    and strong non-recurrent models fitted on the training split: ridge, naive Bayes, linear AR...).
+
+    Also writes a plot of the predictions into RUN (forecast-DATA-SPLIT.png or confusion-DATA-SPLIT.png) and,
+    for classification, prints precision and recall per class.
 
     \b
     Examples:
       seqkit evaluate runs/bm --data basic-motions
       seqkit evaluate runs/reviews --data test.csv --json
+      seqkit evaluate runs/sunspots --data sunspots --backtest --stride 4
     """
     from seqkit.training import evaluate as do_evaluate
 
-    result = do_evaluate(run, data, split=split, batch_size=batch_size, device=device)
+    if backtest:
+        from seqkit.training.evaluation import backtest as do_backtest
+
+        result = do_backtest(run, data, split=split, stride=stride, device=device, plots=not no_plots)
+        if as_json:
+            click.echo(json.dumps(result, indent=2))
+            return
+        title = (f"{run} backtest on {data} ({split}): {result['origins']} origins every {stride} step(s), "
+                 f"horizon {result['horizon']}; each forecast scored, then averaged")
+        model = result["scores"].pop("model")
+        out.print(metrics_table(title, model, {}, result["scores"]))
+        result["scores"]["model"] = model
+        out.print(lead_time_table("MAE by lead time", result["by_lead_time"]))
+        for path in result.get("plots", []):
+            out.print(f"wrote {path}")
+        return
+    result = do_evaluate(run, data, split=split, batch_size=batch_size, device=device, plots=not no_plots)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    out.print(metrics_table(f"{run} on {data} ({result['samples']} samples)", result, result["baseline"]))
+    out.print(metrics_table(f"{run} on {data} ({result['samples']} samples)", result, result["baseline"],
+                            result.get("baselines")))
+    if result.get("per_class"):
+        out.print(per_class_table("per class", result["per_class"]))
+    for path in result.get("plots", []):
+        out.print(f"wrote {path}")

@@ -191,7 +191,8 @@ class Task:
         """Rolling-origin evaluation of a trained model over ``data`` (forecasting): ``predict(inputs) ->
         outputs`` runs the model on collated inputs and returns numpy arrays; a plot goes into ``folder`` (when
         given) under ``plots``."""
-        raise SeqkitError(f"task {type(self).__name__} has no backtest: it is for forecasting tasks")
+        raise SeqkitError(f"task {type(self).__name__} has no backtest (it is for forecasting runs); evaluate "
+                          f"without --backtest")
 
     def main_metric(self) -> tuple[str, str]:
         """``(metric name, "min" or "max")`` that early stopping and model selection watch on validation data."""

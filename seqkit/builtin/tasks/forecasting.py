@@ -349,7 +349,7 @@ class ForecastingTask(Task):
         path = Path(folder) / f"forecast-{name}.png"
         forecast_plot(path, data, starts, {"model": outputs[0], **({"linear AR": ar} if ar is not None else {})},
                       c.columns or [f"feature {j}" for j in range(c.num_features)], c.horizon,
-                      f"{getattr(data, 'name', '')} ({name}): forecasts every {c.horizon} steps")
+                      f"{name}: forecasts from every {c.horizon}th window")
         return [path]
 
     def backtest(self, predict, data, stride=1, folder=None, name="data"):

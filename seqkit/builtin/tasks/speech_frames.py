@@ -49,6 +49,7 @@ class SpeechFramesConfig:
     mean: list = field(default_factory=list)
     std: list = field(default_factory=list)
     features: str = ""             # what the coefficients are, recorded in the exported file
+    train_source: str = ""         # the training data's dataset name or path (recorded by load_data; baselines)
 
 
 class _Encoder(nn.Module):
@@ -100,6 +101,7 @@ class SpeechFramesTask(LabelledSequenceTask):
 
     def load_data(self, source, split="train"):
         source = str(source)
+        self.record_source(source, split)
         if source in DATASETS:
             if split not in ("train", "test"):
                 raise SeqkitError(f"dataset {source!r} has splits train and test, not {split!r}")
