@@ -5,7 +5,7 @@ iterations, no tuning on test data) and torch-free:
 
 - :class:`Ridge`: ridge regression with an intercept on standardised inputs; the penalty is chosen by exact
   leave-one-out error on the training data (the hat-matrix shortcut through one SVD, as scikit-learn's
-  ``RidgeCV``), so nothing but training data picks it. ``alphas=(0,)`` gives plain least squares.
+  ``RidgeCV``; the standardisation stays fitted on all of it), so nothing but training data picks it.
 - :class:`RidgeClassifier`: :class:`Ridge` on +-1 one-hot targets, argmax (scikit-learn's ``RidgeClassifierCV``).
 - :func:`pooled_statistics`: per-feature mean, std, min and max over a sequence's steps, plus its length: the
   summary a pooled linear model sees (order of the steps is lost on purpose).
