@@ -45,6 +45,7 @@ class ClassificationConfig:
     num_classes: int = 2
     vocab_size: int = 100          # token ids are in [0, vocab_size); 0 is padding, 1 unknown
     embedding_dim: int = 16
+    embedding_dropout: float = 0.0  # text: dropout on the embedded tokens, in training only
     num_features: int = 0          # > 0: numeric feature sequences instead of tokens
     pooling: str = "last"          # last | mean | max
     labels: list = field(default_factory=list)  # class names, carried into the exported file
@@ -71,6 +72,7 @@ class _Encoder(nn.Module):
     def __init__(self, config: ClassificationConfig):
         super().__init__()
         self.embedding = None if config.num_features else nn.Embedding(config.vocab_size, config.embedding_dim)
+        self.dropout = nn.Dropout(config.embedding_dropout) if config.embedding_dropout else None
         self.normalise = bool(config.num_features and config.mean)
         if self.normalise:
             self.register_buffer("mean", torch.tensor(config.mean, dtype=torch.float32), persistent=False)
@@ -78,7 +80,8 @@ class _Encoder(nn.Module):
 
     def forward(self, x, lengths):
         if self.embedding is not None:
-            return self.embedding(x), lengths
+            embedded = self.embedding(x)
+            return (embedded if self.dropout is None else self.dropout(embedded)), lengths
         return ((x - self.mean) / self.std if self.normalise else x), lengths
 
 
@@ -96,6 +99,8 @@ class ClassificationTask(LabelledTask):
             raise ConfigError(f"classification needs at least 2 classes, got {c.num_classes}")
         if c.num_features < 0 or c.max_length < 0:
             raise ConfigError("classification num_features and max_length must be >= 0")
+        if not 0.0 <= c.embedding_dropout < 1.0:
+            raise ConfigError(f"embedding_dropout must be in [0, 1), got {c.embedding_dropout!r}")
         if c.pooling not in POOLINGS:
             raise ConfigError(f"unknown pooling {c.pooling!r}; choose one of {', '.join(POOLINGS)}")
         if c.tokenizer not in ("word", "char"):
