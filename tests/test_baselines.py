@@ -201,3 +201,10 @@ def test_cli_evaluate_classification_shows_baselines_per_class_and_a_confusion_m
     assert (run / "confusion-basic-motions-test.png").read_bytes()[:8] == PNG
     bad = runner.invoke(cli, ["evaluate", str(run), "--data", "basic-motions", "--backtest"])
     assert bad.exit_code == 1 and "has no backtest" in bad.output and "Traceback" not in bad.output
+
+
+def test_adding_linear_baseline_cannot_solve_it(plugins):
+    t = task(plugins, "adding", length=20, num_samples=1500, num_eval=300)
+    scores = t.baselines(None, t.load_data("adding", "test"))  # a saved run regenerates its training data
+    assert set(scores) == {"predict 1", "ridge"}
+    assert 0.12 < scores["ridge"]["mse"] < 0.2 and 0.12 < scores["predict 1"]["mse"] < 0.2
