@@ -33,15 +33,17 @@ from seqkit.training import TrainConfig, evaluate, prepare, train
 # row: (task, data, fixed task options, fixed settings, grid of setting overrides)
 # settings: cell, hidden, layers, bidirectional, dropout, lr, weight_decay, epochs, batch, patience, val_fraction
 FORECAST = {"cell": "gru", "hidden": 32, "epochs": 150, "lr": 3e-3, "batch": 16, "patience": 25}
+FORECAST_GRID = [{"T": {"linear_skip": False}}, {}, {"cell": "rnn"}, {"weight_decay": 0.01},
+                 {"T": {"skip_init": "ridge"}}]
 ROWS = {
     "sunspots": ("forecasting", "sunspots", {"lookback": 22, "horizon": 4}, FORECAST,
-                 [{"T": {"linear_skip": False}}, {}, {"cell": "rnn"}, {"weight_decay": 0.01}]),
+                 FORECAST_GRID),
     "co2": ("forecasting", "co2", {"lookback": 24, "horizon": 4}, FORECAST,
-            [{"T": {"linear_skip": False}}, {}, {"cell": "rnn"}, {"weight_decay": 0.01}]),
+            FORECAST_GRID),
     "airline": ("forecasting", "airline", {"lookback": 24, "horizon": 4}, FORECAST,
-                [{"T": {"linear_skip": False}}, {}, {"cell": "rnn"}, {"weight_decay": 0.01}]),
+                FORECAST_GRID),
     "macro": ("forecasting", "macro", {"lookback": 8, "horizon": 2}, FORECAST,
-              [{"T": {"linear_skip": False}}, {}, {"cell": "rnn"}, {"weight_decay": 0.01}]),
+              FORECAST_GRID),
     "japanese-vowels": ("speech-frames", "japanese-vowels", {},
                         {"cell": "gru", "hidden": 64, "epochs": 40, "lr": 3e-3, "batch": 32, "patience": 10},
                         [{}, {"bidirectional": True}, {"bidirectional": True, "T": {"pooling": "max"}}]),

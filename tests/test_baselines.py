@@ -208,3 +208,17 @@ def test_adding_linear_baseline_cannot_solve_it(plugins):
     scores = t.baselines(None, t.load_data("adding", "test"))  # a saved run regenerates its training data
     assert set(scores) == {"predict 1", "ridge"}
     assert 0.12 < scores["ridge"]["mse"] < 0.2 and 0.12 < scores["predict 1"]["mse"] < 0.2
+
+
+def test_skip_path_can_start_at_the_ridge_ar_fit(plugins):
+    p = prepare("gru", "forecasting", "sunspots", CellConfig(hidden_size=4),
+                {"lookback": 22, "horizon": 4, "skip_init": "ridge"}, plugins=plugins)
+    model, t = p.composition.model, p.composition.task
+    assert "_skip_start" not in t.config_dict()  # a starting point, never saved
+    test = t.load_data("sunspots", "test")
+    x = np.stack([test[i][0] for i in range(len(test))])
+    with torch.no_grad():
+        model.head.proj.weight.zero_(), model.head.proj.bias.zero_()  # the cell's path off: the linear path alone
+        pred = model(torch.from_numpy(x))[0].numpy()
+    ar = t.fit_linear_ar(p.train_data).predict(x.reshape(len(x), -1))
+    np.testing.assert_allclose(pred, ar, atol=1e-3)

@@ -66,6 +66,7 @@ class ForecastingConfig:
     columns: list = field(default_factory=list)  # CSV columns to use; empty: all but a leading time column
     num_features: int = 1
     linear_skip: bool = True       # add a linear map of the window to the forecast (past the cell)
+    skip_init: str = "zeros"       # zeros | ridge: start the linear map at the ridge AR fit of the training windows
     # learned by fit() from the training split
     mean: list = field(default_factory=list)
     std: list = field(default_factory=list)
@@ -120,8 +121,10 @@ class _SkipHead(_Head):
         super().__init__(in_size, config)
         self.lookback = config.lookback
         self.skip = nn.Linear(config.lookback * config.num_features, config.horizon * config.num_features)
-        nn.init.zeros_(self.skip.weight)
-        nn.init.zeros_(self.skip.bias)
+        start = getattr(config, "_skip_start", None)  # left by fit() with skip_init=ridge; never saved
+        with torch.no_grad():
+            self.skip.weight.copy_(torch.as_tensor(start[0]) if start else torch.zeros_like(self.skip.weight))
+            self.skip.bias.copy_(torch.as_tensor(start[1]) if start else torch.zeros_like(self.skip.bias))
 
     def forward(self, outputs, state, lengths, features):
         b = features.shape[0]
@@ -143,6 +146,8 @@ class ForecastingTask(Task):
         if c.season > c.lookback:
             raise ConfigError(f"season {c.season} is longer than lookback {c.lookback}: the seasonal-naive baseline "
                               f"needs one season of inputs; raise lookback to at least {c.season}")
+        if c.skip_init not in ("zeros", "ridge"):
+            raise ConfigError(f"skip_init must be zeros or ridge, got {c.skip_init!r}")
         if not 0.0 < c.test_fraction < 1.0:
             raise ConfigError(f"test_fraction must be in (0, 1), got {c.test_fraction}")
         if len(c.mean) != len(c.std) or (c.mean and len(c.mean) != c.num_features):
@@ -251,6 +256,21 @@ class ForecastingTask(Task):
             c.mase_scale = mase_scale(np.concatenate([x for x, _ in data]), c.season)
         self.validate()
         self._std = None
+        if c.linear_skip and c.skip_init == "ridge":
+            self._start_skip_from_ridge(data)
+
+    def _start_skip_from_ridge(self, data) -> None:
+        """The ridge AR fit of the training windows in standardised units, as the skip path's starting weights
+        ``[horizon*F, lookback*F]`` and bias: left on the config object (not a field: never saved or exported) for
+        :meth:`build_head` in the ``compose()`` that follows; a reloaded run gets its trained weights anyway."""
+        c = self.config
+        mean, std = np.asarray(c.mean), np.asarray(c.std)
+        x = np.stack([((w - mean) / std).reshape(-1) for w, _ in _items(data)])
+        y = np.stack([((t - mean) / std).reshape(-1) for _, t in _items(data)])
+        ridge = Ridge().fit(x, y)
+        weight = ridge.coef / ridge.std[:, None]
+        bias = ridge.y_mean - (ridge.mean / ridge.std) @ ridge.coef
+        object.__setattr__(c, "_skip_start", (weight.T.astype(np.float32), bias.astype(np.float32)))
 
     def collate(self, samples):
         c = self.config
