@@ -22,7 +22,7 @@ def test_builtin_datasets_have_their_documented_shapes(task):
     assert len(motions) == 40 and motions[0].x.shape == (100, 6) and motions[0].x.dtype == np.float32
     assert {s.label for s in motions} == {"Badminton", "Running", "Standing", "Walking"}
     quotes, test = task.load_data("fortunes"), task.load_data("fortunes", "test")
-    assert (len(quotes), len(test)) == (642, 275) and not {s.x for s in quotes} & {s.x for s in test}
+    assert (len(quotes), len(test)) == (1486, 638) and not {s.x for s in quotes} & {s.x for s in test}
     with pytest.raises(SeqkitError, match=r"'motions' is neither a file nor a built-in dataset of this task "
                                           r"\(basic-motions, fortunes\); or give a CSV"):
         task.load_data("motions")

@@ -147,6 +147,32 @@ def metrics_table(title: str, metrics: dict, baseline: dict, baselines: dict | N
     return table
 
 
+def per_class_table(title: str, per_class: dict):
+    """Precision, recall, F1 and support per class (``task.report``'s ``per_class``)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("class", "precision", "recall", "f1", "support"):
+        table.add_column(col, justify="left" if col == "class" else "right")
+    for label, s in per_class.items():
+        table.add_row(label, f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f}", str(s["support"]))
+    return table
+
+
+def lead_time_table(title: str, by_lead_time: dict, metric: str = "mae"):
+    """A backtest's ``metric`` per lead time (rows) for the model and each baseline (columns)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("steps ahead", justify="right")
+    for name in by_lead_time:
+        table.add_column(name, justify="right")
+    steps = len(next(iter(by_lead_time.values()))[metric]) if by_lead_time else 0
+    for h in range(steps):
+        table.add_row(str(h + 1), *(f"{v[metric][h]:.4f}" for v in by_lead_time.values()))
+    return table
+
+
 def summary_table(title: str, summary: dict, baselines: dict[str, dict] | None = None):
     """Mean +- sample std per metric over several runs (``seqkit.training.mean_std``), model and baselines."""
     from rich.table import Table

@@ -9,11 +9,13 @@ from seqkit.cli.common import (
     cell_config,
     int_list,
     json_option,
+    lead_time_table,
     metrics_table,
     model_options,
     nproc_option,
     out,
     parse_options,
+    per_class_table,
     positive,
     summary_table,
     train_default,
@@ -161,23 +163,37 @@ def _print_trained(results, several: bool, as_json: bool) -> None:
                                                                    "splits, as forecasting's do).")
 @click.option("--batch-size", type=int, default=None, callback=positive, help="[default: the run's]")
 @click.option("--device", default="cpu", show_default=True)
+@click.option("--backtest", is_flag=True, help="Forecasting: rolling-origin backtest over the split (see --stride).")
+@click.option("--stride", type=int, default=1, show_default=True, callback=positive,
+              help="With --backtest: steps between forecast origins.")
+@click.option("--no-plots", is_flag=True, help="Write no PNG (forecast-*.png, confusion-*.png) into RUN.")
 @json_option("Print the metrics as JSON.")
-def evaluate(runs, data, split, batch_size, device, as_json):
+def evaluate(runs, data, split, batch_size, device, backtest, stride, no_plots, as_json):
     """Score the trained model in RUN next to the task's baselines (e.g. the majority class).
 
     Without --data, RUN's config.json says what to score: the test split of the data it was trained on. Several
-    RUNs (e.g. the runs of 'seqkit train --seeds') are reported one by one and as mean ± std.
+    RUNs (e.g. the runs of 'seqkit train --seeds') are reported one by one and as mean ± std. Baselines: the weak
+    one (majority class, seasonal naive) and strong non-recurrent models fitted on the training split only (ridge,
+    naive Bayes, linear AR, drift). A plot of the predictions goes into RUN (forecast-*.png or confusion-*.png)
+    and classification prints precision and recall per class.
 
     \b
     Examples:
       seqkit evaluate runs/bm
       seqkit evaluate runs/reviews --data test.csv --json
       seqkit evaluate runs/bm-seed0 runs/bm-seed1 runs/bm-seed2
+      seqkit evaluate runs/sunspots --data sunspots --backtest --stride 4
     """
     from seqkit.training import evaluate as do_evaluate
     from seqkit.training import mean_std
 
-    results = [do_evaluate(run, data, split=split, batch_size=batch_size, device=device) for run in runs]
+    if backtest:
+        if len(runs) != 1:
+            raise SeqkitError(f"--backtest scores one run; give one RUN, not {len(runs)}")
+        _print_backtest(runs[0], data, split, stride, device, no_plots, as_json)
+        return
+    results = [do_evaluate(run, data, split=split, batch_size=batch_size, device=device, plots=not no_plots)
+               for run in runs]
     if len(runs) == 1:
         result = results[0]
         if as_json:
@@ -185,6 +201,10 @@ def evaluate(runs, data, split, batch_size, device, as_json):
             return
         out.print(metrics_table(f"{runs[0]} on {_source(result)}, {result['samples']} samples", result,
                                 result["baseline"], result["baselines"]))
+        if result.get("per_class"):
+            out.print(per_class_table("per class", result["per_class"]))
+        for path in result.get("plots", []):
+            out.print(f"wrote {path}")
         return
     summary = mean_std([{k: v for k, v in r.items() if k != "samples"} for r in results])
     baselines = {name: mean_std([r["baselines"].get(name, {}) for r in results]) for name in results[0]["baselines"]}
@@ -198,13 +218,28 @@ def evaluate(runs, data, split, batch_size, device, as_json):
     out.print(summary_table(f"mean ± std over {len(runs)} runs", summary, baselines))
 
 
+def _print_backtest(run, data, split, stride, device, no_plots, as_json) -> None:
+    from seqkit.training.evaluation import backtest as do_backtest
+
+    result = do_backtest(run, data, split=split, stride=stride, device=device, plots=not no_plots)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    title = (f"{run} backtest on {result.get('source', data)} ({split}): {result['origins']} origins every "
+             f"{stride} step(s), horizon {result['horizon']}; each forecast scored, then averaged")
+    model = result["scores"].pop("model")
+    out.print(metrics_table(title, model, {}, result["scores"]))
+    result["scores"]["model"] = model
+    out.print(lead_time_table("MAE by lead time", result["by_lead_time"]))
+    for path in result.get("plots", []):
+        out.print(f"wrote {path}")
+
+
 def _source(result: dict) -> str:
     data = result.get("data", {})
     if "source" not in data:
         return "the given samples"
     return f"{data['source']} ({data['split']} split)"
-
-
 @click.command()
 @click.option("--task", default=None, help="Only this task's datasets.")
 @json_option("Print the datasets as JSON.")

@@ -17,16 +17,21 @@ from seqkit.errors import ConfigError, PluginError, SeqkitError
 
 
 class SequenceModel(nn.Module):
-    """``forward(*task inputs) -> tuple of task outputs``."""
+    """``forward(*task inputs) -> tuple of task outputs``. A head with ``uses_features = True`` also gets the
+    encoder's features (a skip connection past the cell)."""
 
     def __init__(self, encoder: nn.Module, cell: Cell, head: nn.Module):
         super().__init__()
         self.encoder, self.cell, self.head = encoder, cell, head
+        self.head_uses_features = bool(getattr(head, "uses_features", False))
 
     def forward(self, *inputs):
         features, lengths = self.encoder(*inputs)
         outputs, state = self.cell(features, lengths)
-        result = self.head(outputs, state, lengths)
+        if self.head_uses_features:
+            result = self.head(outputs, state, lengths, features)
+        else:
+            result = self.head(outputs, state, lengths)
         if isinstance(result, torch.Tensor):  # tuple() of a tensor would split it along the batch axis
             raise PluginError("the task's head returned a Tensor; it must return a tuple of tensors, e.g. (logits,)")
         return tuple(result)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import MISSING, asdict, dataclass, fields, is_dataclass
 from importlib import resources
 from pathlib import Path
@@ -207,7 +207,11 @@ class Task:
         raise NotImplementedError
 
     def build_head(self, cell_output_size: int) -> nn.Module:
-        """Module: ``forward(outputs, state, lengths) -> tuple of tensors``, in the order of :meth:`outputs`."""
+        """Module: ``forward(outputs, state, lengths) -> tuple of tensors``, in the order of :meth:`outputs`.
+
+        A head whose class sets ``uses_features = True`` is called ``forward(outputs, state, lengths, features)``
+        with the encoder's features too (a skip connection past the cell, e.g. forecasting's linear
+        autoregressive path)."""
         raise NotImplementedError
 
     def example_inputs(self, batch: int, time: int, seed: int = 0, full_lengths: bool = False) -> tuple:
@@ -248,6 +252,7 @@ class Task:
             splits = self.DATASETS[source].splits
             if split not in splits:
                 raise SeqkitError(f"dataset {source!r} has splits {_words(splits)}, not {split!r}")
+            self.record_source(source, split)
             return self.load_dataset(source, split)
         names = ", ".join(self.DATASETS) or "none"
         if not Path(source).exists():
@@ -257,7 +262,14 @@ class Task:
             raise SeqkitError(f"this task reads no files ({source!r}); use one of its datasets: {names}")
         if self.FILE_SPLITS and split not in self.FILE_SPLITS:
             raise SeqkitError(f"a data file of this task has splits {_words(self.FILE_SPLITS)}, not {split!r}")
+        self.record_source(source, split)
         return self.load_file(Path(source), split, source)
+
+    def record_source(self, source: str, split: str) -> None:
+        """Remember where the training data came from (the first ``train`` split loaded) in a ``train_source``
+        config field, when the task's Config has one: baselines of a saved run refit on it."""
+        if split == "train" and hasattr(self.config, "train_source") and not self.config.train_source:
+            self.config.train_source = str(source)
 
     def load_dataset(self, name: str, split: str) -> Any:
         """Samples of the built-in dataset ``name`` at ``split`` (both checked). The default reads the shipped
@@ -295,10 +307,35 @@ class Task:
         return {}
 
     def baselines(self, train: Any, test: Any) -> dict[str, dict[str, float]]:
-        """Every baseline's metrics on ``test`` by name, ``{name: {metric: value}}``, as training and evaluation
-        report them. The default offers :meth:`baseline` as "baseline"; a task with several overrides this."""
-        one = self.baseline(train, test)
-        return {"baseline": one} if one else {}
+        """Every baseline's metrics on ``test``, by name: the :meth:`baseline` and stronger non-recurrent models
+        (``seqkit.kit.baselines``) fitted on ``train`` only, e.g. ``{"majority": {...}, "ridge": {...}}``.
+
+        ``train`` is None when evaluating a saved run: a model that must be fitted is refitted on the training
+        data that :meth:`load_data` recorded in ``self.config``, or left out when there is none.
+        Default: ``{"baseline": self.baseline(train, test)}``.
+        """
+        scores = self.baseline(train, test)
+        return {"baseline": scores} if scores else {}
+
+    def report(self, outputs: tuple, target: np.ndarray, data: Any) -> dict[str, Any]:
+        """Whole-set results from every prediction of ``data`` at once (``outputs``: the model's outputs as numpy
+        arrays over all samples, ``target`` the collated targets): metrics that are not batch means (RMSE),
+        per-class precision and recall, a confusion matrix... JSON-serialisable; merged into ``evaluate()``'s
+        result. Default: nothing."""
+        return {}
+
+    def plots(self, outputs: tuple, target: np.ndarray, data: Any, folder: Path, name: str) -> list[Path]:
+        """PNG files into ``folder`` that show the predictions of :meth:`report` (forecast against actual, a
+        confusion matrix...), named after ``name`` (e.g. "test"); the paths written. Default: none."""
+        return []
+
+    def backtest(self, predict: Callable[[tuple], tuple], data: Any, stride: int = 1, folder: Path | None = None,
+                 name: str = "data") -> dict[str, Any]:
+        """Rolling-origin evaluation of a trained model over ``data`` (forecasting): ``predict(inputs) ->
+        outputs`` runs the model on collated inputs and returns numpy arrays; a plot goes into ``folder`` (when
+        given) under ``plots``."""
+        raise SeqkitError(f"task {type(self).__name__} has no backtest (it is for forecasting runs); evaluate "
+                          f"without --backtest")
 
     def main_metric(self) -> tuple[str, str]:
         """``(metric name, "min" or "max")`` that early stopping and model selection watch on validation data."""

@@ -16,6 +16,7 @@ from torch import nn
 
 from seqkit.core.task import Task, TensorSpec
 from seqkit.errors import ConfigError, SeqkitError
+from seqkit.kit.baselines import RidgeClassifier, accuracy, pooled_statistics
 from seqkit.kit.heads import POOLINGS, PooledHead
 from seqkit.kit.readers import pad, read_arrays
 from seqkit.kit.scaling import check_scaling
@@ -68,6 +69,14 @@ def read_npz_items(path, key: str, tail: tuple, name: str, label_key: str = "lab
                               f"{steps[tuple(where)]}; clean or drop that item")
         items.append(Item(steps, str(y[i]), f"{name} item {i}", f"'{key}' arrays of {Path(name).name}"))
     return items
+
+
+def pooled_ridge(train, test, steps=lambda x: x) -> dict[str, float]:
+    """Accuracy on ``test`` of a :class:`RidgeClassifier` on :func:`pooled_statistics` of ``steps(item.x)``,
+    fitted on ``train``."""
+    model = RidgeClassifier().fit(np.stack([pooled_statistics(steps(s.x)) for s in train]), [s.label for s in train])
+    predicted = model.predict(np.stack([pooled_statistics(steps(s.x)) for s in test]))
+    return {"accuracy": accuracy(predicted, [s.label for s in test])}
 
 
 class LabelledTask(Task):
@@ -138,6 +147,59 @@ class LabelledTask(Task):
         majority = max(sorted(counts), key=lambda label: counts[label])
         return {"accuracy": sum(s.label == majority for s in test) / len(test)}
 
+    def training_items(self) -> list | None:
+        """The training split recorded by :meth:`record_source`, loaded again; None when there is none (data
+        passed in as samples) or it is gone (a file moved)."""
+        source = getattr(self.config, "train_source", "")
+        if not source or not (source in self.datasets() or Path(source).exists()):
+            return None
+        return type(self)(type(self.config)(**self.config_dict())).load_data(source, "train")
+
+    def strong_baselines(self, train, test) -> dict[str, dict[str, float]]:
+        """Non-recurrent models fitted on ``train``, scored on ``test``: ``{name: {"accuracy": ..}}``."""
+        return {}
+
+    def baselines(self, train, test):
+        """``majority`` and the :meth:`strong_baselines`, fitted on ``train`` or, for a saved run, on the
+        training split recorded at load time (all of it: the model's training and validation parts)."""
+        if not len(test):
+            return {}
+        out = {"majority": self.baseline(train, test)}
+        train = train if train is not None else self.training_items()
+        if train is not None and len(train):
+            out.update(self.strong_baselines(train, test))
+        return out
+
+    def report(self, outputs, target, data):
+        """Accuracy, macro-averaged F1, per-class precision / recall / F1 / support and the confusion matrix
+        (rows: actual class, columns: predicted)."""
+        labels = list(self.config.labels) or [str(i) for i in range(outputs[0].shape[-1])]
+        k = len(labels)
+        pred = np.asarray(outputs[0]).argmax(-1)
+        matrix = np.zeros((k, k), dtype=np.int64)
+        np.add.at(matrix, (np.asarray(target, np.int64), pred), 1)
+        hits, predicted, actual = np.diag(matrix), matrix.sum(0), matrix.sum(1)
+        precision = np.divide(hits, predicted, out=np.zeros(k), where=predicted > 0)
+        recall = np.divide(hits, actual, out=np.zeros(k), where=actual > 0)
+        f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k), where=precision + recall > 0)
+        present = actual > 0
+        return {"accuracy": float(hits.sum() / max(matrix.sum(), 1)),
+                "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+                "per_class": {label: {"precision": float(precision[i]), "recall": float(recall[i]),
+                                      "f1": float(f1[i]), "support": int(actual[i])}
+                              for i, label in enumerate(labels)},
+                "confusion": {"labels": labels, "matrix": matrix.tolist()}}
+
+    def plots(self, outputs, target, data, folder, name):
+        """``confusion-NAME.png``: the confusion matrix of :meth:`report`."""
+        from seqkit.kit.plots import confusion_plot
+
+        confusion = self.report(outputs, target, data)["confusion"]
+        path = Path(folder) / f"confusion-{name}.png"
+        confusion_plot(path, np.array(confusion["matrix"]), confusion["labels"],
+                       f"{name} ({len(target)} samples)")
+        return [path]
+
 
 class LabelledSequenceTask(LabelledTask):
     """Labelled sequences -> class logits. Subclasses give ``inputs()``, encoders, datasets and ``item_shape()``;
@@ -146,6 +208,16 @@ class LabelledSequenceTask(LabelledTask):
     def item_shape(self) -> tuple:
         """Shape of one step of a sample (after the time axis)."""
         raise NotImplementedError
+
+    def baseline_steps(self, x: np.ndarray) -> np.ndarray:
+        """What the pooled baseline summarises per step: ``x`` itself ``[time, ...]`` (the video task gives
+        motion features instead)."""
+        return x
+
+    def strong_baselines(self, train, test):
+        """``ridge``: a ridge classifier on each sequence's pooled per-feature statistics (mean, std, min, max over
+        its steps, and its length) of :meth:`baseline_steps`; penalty by leave-one-out on ``train``."""
+        return {"ridge": pooled_ridge(train, test, self.baseline_steps)}
 
     def validate(self):
         c = self.config

@@ -52,3 +52,17 @@ def pan_clips(bank: np.ndarray, count: int, seed: int, size: int = 24, lengths: 
                     label))
     order = rng.permutation(count)
     return [out[i] for i in order]
+
+
+def motion_features(clip: np.ndarray) -> np.ndarray:
+    """``[time, channels, H, W]`` -> ``[time, 6]``: for each frame and the one before it (the first frame is
+    paired with itself), the image means of ``It*Ix``, ``It*Iy``, ``Ix*Ix``, ``Iy*Iy``, ``Ix*Iy`` and ``It*It``
+    (``It`` the frame difference, ``Ix``/``Iy`` the spatial gradients of the pair's mean, channels averaged):
+    the terms a Lucas-Kanade optical-flow estimate is solved from. A hand-made, non-learnt motion descriptor for
+    baselines."""
+    f = np.asarray(clip, np.float64).mean(axis=1)  # [time, H, W]
+    prev = np.concatenate([f[:1], f[:-1]])
+    it, mean = f - prev, (f + prev) / 2
+    iy, ix = np.gradient(mean, axis=(1, 2)) if f.shape[1] > 1 and f.shape[2] > 1 else (mean * 0, mean * 0)
+    terms = (it * ix, it * iy, ix * ix, iy * iy, ix * iy, it * it)
+    return np.stack([t.mean(axis=(1, 2)) for t in terms], axis=1)

@@ -33,6 +33,7 @@ from seqkit.training import sources as data_sources
 from seqkit.training.config import RESUMABLE, VAL_FRACTION, TrainConfig
 from seqkit.training.data import split_indices, stratify_groups, subset
 from seqkit.training.distributed import Group, current, join
+from seqkit.training.evaluation import plot_name, report
 from seqkit.training.loop import Loop
 from seqkit.training.progress import EpochLog
 from seqkit.training.runs import (
@@ -435,13 +436,14 @@ def _where(record: dict | None) -> str:
 
 
 def evaluate(run_dir: str | os.PathLike, data: Any = None, split: str = "test", batch_size: int | None = None,
-             device: str = "cpu", plugins: Plugins | None = None) -> dict:
+             device: str = "cpu", plugins: Plugins | None = None, plots: bool = True) -> dict:
     """Loss and task metrics of a saved run on ``data``, next to the task's baselines.
 
     ``data``: a dataset name, a path, or samples; None: the test split of the data the run was trained on, as
     config.json records it. A named dataset (or a file with splits) is read at ``split``. Returns
     ``{"loss": .., <metric>: .., "samples": n, "data": {source, split}, "baseline": {<metric>: ..},
-    "baselines": {name: {<metric>: ..}}}``.
+    "baselines": {name: {<metric>: ..}}, <task.report: whole-set metrics, per-class scores..>, "plots": [png
+    paths]}``. ``plots``: write the task's PNGs (forecast against actual, confusion matrix) into ``run_dir``.
     """
     run_dir = Path(run_dir)
     plugins = plugins or load_plugins()
@@ -466,7 +468,10 @@ def evaluate(run_dir: str | os.PathLike, data: Any = None, split: str = "test", 
     result["samples"] = len(samples)
     result["data"] = {k: v for k, v in record.items() if k in ("source", "split", "kind")}
     result["baselines"] = task.baselines(None, samples)
-    result["baseline"] = _first(result["baselines"])
+    result["baseline"] = task.baseline(None, samples) or _first(result["baselines"])
+    source = record.get("source", "data") if record.get("kind") != "samples" else samples
+    name = plot_name(source, record.get("split", split))
+    result.update(report(composition, samples, size, torch_device, run_dir if plots else None, name))
     return result
 
 

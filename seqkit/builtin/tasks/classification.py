@@ -23,8 +23,9 @@ from torch import nn
 from seqkit import hookimpl
 from seqkit.core.task import Dataset, TensorSpec
 from seqkit.errors import ConfigError, SeqkitError
+from seqkit.kit.baselines import NaiveBayes, accuracy
 from seqkit.kit.heads import POOLINGS
-from seqkit.kit.labels import Item, LabelledTask, read_npz_items
+from seqkit.kit.labels import Item, LabelledTask, pooled_ridge, read_npz_items
 from seqkit.kit.readers import ARRAY_SUFFIXES, pad, read_table
 from seqkit.kit.scaling import check_scaling, mean_std
 
@@ -37,6 +38,7 @@ class ClassificationConfig:
     num_classes: int = 2
     vocab_size: int = 100          # token ids are in [0, vocab_size); 0 is padding, 1 unknown
     embedding_dim: int = 16
+    embedding_dropout: float = 0.0  # text: dropout on the embedded tokens, in training only
     num_features: int = 0          # > 0: numeric feature sequences instead of tokens
     pooling: str = "last"          # last | mean | max
     labels: list[str] = field(default_factory=list)  # class names, carried into the exported file
@@ -51,6 +53,7 @@ class ClassificationConfig:
     mean: list[float] = field(default_factory=list)   # per-feature normalisation, applied inside the model
     std: list[float] = field(default_factory=list)
     class_counts: list[int] = field(default_factory=list)  # training samples per class (majority baseline)
+    train_source: str = ""         # the training data's dataset name or path (recorded by load_data; baselines)
 
 
 def tokenize(text: str, how: str = "word") -> list[str]:
@@ -62,6 +65,7 @@ class _Encoder(nn.Module):
     def __init__(self, config: ClassificationConfig):
         super().__init__()
         self.embedding = None if config.num_features else nn.Embedding(config.vocab_size, config.embedding_dim)
+        self.dropout = nn.Dropout(config.embedding_dropout) if config.embedding_dropout else None
         self.normalise = bool(config.num_features and config.mean)
         if self.normalise:
             self.register_buffer("mean", torch.tensor(config.mean, dtype=torch.float32), persistent=False)
@@ -69,7 +73,8 @@ class _Encoder(nn.Module):
 
     def forward(self, x, lengths):
         if self.embedding is not None:
-            return self.embedding(x), lengths
+            embedded = self.embedding(x)
+            return (embedded if self.dropout is None else self.dropout(embedded)), lengths
         return ((x - self.mean) / self.std if self.normalise else x), lengths
 
 
@@ -87,6 +92,8 @@ class ClassificationTask(LabelledTask):
             raise ConfigError(f"classification needs at least 2 classes, got {c.num_classes}")
         if c.num_features < 0 or c.max_length < 0:
             raise ConfigError("classification num_features and max_length must be >= 0")
+        if not 0.0 <= c.embedding_dropout < 1.0:
+            raise ConfigError(f"embedding_dropout must be in [0, 1), got {c.embedding_dropout!r}")
         if c.pooling not in POOLINGS:
             raise ConfigError(f"unknown pooling {c.pooling!r}; choose one of {', '.join(POOLINGS)}")
         if c.tokenizer not in ("word", "char"):
@@ -122,7 +129,7 @@ class ClassificationTask(LabelledTask):
     DATASETS = {
         "basic-motions": Dataset("BasicMotions: smart-watch accelerometer+gyroscope, 100 steps x 6 features, "
                                  "4 activities, 40 train / 40 test", file="classification/basic_motions_{split}.npz"),
-        "fortunes": Dataset("fortune-cookie quotes (Debian fortunes, BSD): text, 4 categories, 642 train / 275 test",
+        "fortunes": Dataset("fortune-cookie quotes (Debian fortunes, BSD): text, 4 categories, 1486 train / 638 test",
                             file="classification/fortunes_{split}.csv"),
     }
     FILES = ("a CSV, TSV or JSONL file with a text and a label column (-T text_column=.. -T label_column=..), or "
@@ -155,6 +162,16 @@ class ClassificationTask(LabelledTask):
             c.num_features, c.mean, c.std = 0, [], []
         self.validate()
         self._ids = None
+
+    def strong_baselines(self, train, test):
+        """Text: ``naive Bayes`` (multinomial, add-one smoothing) on the counts of the task's tokens; numbers:
+        ``ridge`` on pooled per-feature statistics (see :func:`seqkit.kit.labels.pooled_ridge`)."""
+        if not isinstance(train[0].x, str):
+            return {"ridge": pooled_ridge(train, test)}
+        how = self.config.tokenizer
+        model = NaiveBayes().fit([tokenize(s.x, how) for s in train], [s.label for s in train])
+        return {"naive Bayes": {"accuracy": accuracy(model.predict([tokenize(s.x, how) for s in test]),
+                                                     [s.label for s in test])}}
 
     def encode_text(self, text: str) -> list[int]:
         """Token ids of ``text`` with the fitted vocabulary (1 for unknown words)."""

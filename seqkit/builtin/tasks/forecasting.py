@@ -9,8 +9,17 @@ exported file), so callers feed and get raw values. Windows are always full leng
 Splits are chronological: ``test`` holds the windows whose targets lie in the last ``test_fraction`` of the series
 (the held-out tail; their inputs may reach back before it), ``train`` every window that ends before that tail,
 ``all`` every window (for a separate file of later data: ``seqkit evaluate RUN --data later.csv --split all``).
-Baseline: the seasonal-naive forecast (each step repeats the value one ``season`` earlier) on the same windows,
-with the same metrics (MAE and MSE, in the data's units).
+Metrics (darts' definitions): MAE, MSE and RMSE in the data's units, sMAPE (percent, 0-200) and MASE (MAE over
+the training series' mean absolute ``season``-step change). Baselines on the same windows, with the same metrics:
+``seasonal naive`` (each step repeats the value one ``season`` earlier; :meth:`ForecastingTask.baseline`),
+``drift`` (the last value plus the average step change of the series so far) and ``linear AR`` (ridge
+regression of the next ``horizon`` steps on the ``lookback`` window, fitted on the training split only, the
+penalty chosen by leave-one-out error on it). ``seqkit evaluate RUN --backtest`` scores them from rolling
+origins over the test period.
+
+With ``linear_skip`` (default on) the head adds a linear function of the (standardised) window to the cell's
+forecast: a linear autoregressive path past the cell (LSTNet's "highway"), learnt jointly with the cell, so the
+cell models what the linear part misses and level and trend extrapolate.
 
 Data: built-in ``sunspots``, ``co2``, ``airline``, ``macro`` (seqkit/datasets/forecasting/README.md), or a CSV
 with a header and numeric columns (``columns`` picks them; by default every column but a leading time column).
@@ -28,6 +37,7 @@ from torch import nn
 from seqkit import hookimpl
 from seqkit.core.task import Dataset, Task, TensorSpec, packaged_file
 from seqkit.errors import ConfigError, SeqkitError
+from seqkit.kit.baselines import Ridge, forecast_errors, forecast_scores, mase_scale
 from seqkit.kit.heads import pool
 from seqkit.kit.readers import read_table
 from seqkit.kit.scaling import Standardize, check_scaling, mean_std
@@ -45,9 +55,13 @@ class ForecastingConfig:
     test_fraction: float = 0.2     # share of the series at its end held out for testing
     columns: list[str] = field(default_factory=list)  # CSV columns to use; empty: all but a leading time column
     num_features: int = 1
+    linear_skip: bool = True       # add a linear map of the window to the forecast (past the cell)
+    skip_init: str = "zeros"       # zeros | ridge: start the linear map at the ridge AR fit of the training windows
     # learned by fit() from the training split
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
+    mase_scale: list[float] = field(default_factory=list)  # per feature: mean |y[t] - y[t - season]| on training
+    train_source: str = ""         # the training data's dataset name or path (recorded by load_data; baselines)
 
 
 class Windows:
@@ -87,6 +101,29 @@ class _Head(nn.Module):
         return (y if self.scale is None else self.scale.inverse(y),)
 
 
+class _SkipHead(_Head):
+    """:class:`_Head` plus a linear map of the last ``lookback`` standardised steps (zeros, i.e. the training
+    mean, stand in for steps before a shorter window): a linear autoregressive path past the cell."""
+
+    uses_features = True
+
+    def __init__(self, in_size: int, config: ForecastingConfig):
+        super().__init__(in_size, config)
+        self.lookback = config.lookback
+        self.skip = nn.Linear(config.lookback * config.num_features, config.horizon * config.num_features)
+        start = getattr(config, "_skip_start", None)  # left by fit() with skip_init=ridge; never saved
+        with torch.no_grad():
+            self.skip.weight.copy_(torch.as_tensor(start[0]) if start else torch.zeros_like(self.skip.weight))
+            self.skip.bias.copy_(torch.as_tensor(start[1]) if start else torch.zeros_like(self.skip.bias))
+
+    def forward(self, outputs, state, lengths, features):
+        b = features.shape[0]
+        window = torch.cat([features.new_zeros(b, self.lookback, self.features), features], 1)[:, -self.lookback:]
+        y = self.proj(pool(outputs, state, lengths, "last")) + self.skip(window.reshape(b, -1))
+        y = y.reshape(-1, self.horizon, self.features)
+        return (y if self.scale is None else self.scale.inverse(y),)
+
+
 class ForecastingTask(Task):
     """Multivariate series window -> the next ``horizon`` steps (direct), scaling inside the model."""
 
@@ -99,6 +136,8 @@ class ForecastingTask(Task):
         if c.season > c.lookback:
             raise ConfigError(f"season {c.season} is longer than lookback {c.lookback}: the seasonal-naive baseline "
                               f"needs one season of inputs; raise lookback to at least {c.season}")
+        if c.skip_init not in ("zeros", "ridge"):
+            raise ConfigError(f"skip_init must be zeros or ridge, got {c.skip_init!r}")
         if not 0.0 < c.test_fraction < 1.0:
             raise ConfigError(f"test_fraction must be in (0, 1), got {c.test_fraction}")
         check_scaling(c.mean, c.std, c.num_features)
@@ -119,7 +158,7 @@ class ForecastingTask(Task):
         return _Encoder(self.config)
 
     def build_head(self, cell_output_size):
-        return _Head(cell_output_size, self.config)
+        return (_SkipHead if self.config.linear_skip else _Head)(cell_output_size, self.config)
 
     # -- data ---------------------------------------------------------------------------------------------
     DATASETS = {
@@ -147,6 +186,8 @@ class ForecastingTask(Task):
         if c.season == 0 or not c.columns:  # fixed by the first data loaded: training data
             c.season, c.columns = c.season or season, c.columns or columns
             self.validate()
+        if split == "train" and not c.train_source:
+            c.train_source = source
         n = len(series)
         tail = n - int(round(n * c.test_fraction))
         lo, hi = {"train": (c.lookback, tail - c.horizon), "test": (max(tail, c.lookback), n - c.horizon),
@@ -198,11 +239,29 @@ class ForecastingTask(Task):
         c.num_features = int(data[0][0].shape[1])
         series = getattr(data, "series", None)
         if series is not None:  # the training part of the series itself, each step once
-            c.mean, c.std = mean_std([series[: int(data.starts[-1]) + c.horizon]])
+            part = series[: int(data.starts[-1]) + c.horizon]
+            c.mean, c.std = mean_std([part])
+            c.mase_scale = mase_scale(part, c.season)
         else:
             c.mean, c.std = mean_std(np.concatenate([x, y]) for x, y in data)
+            c.mase_scale = mase_scale(np.concatenate([x for x, _ in data]), c.season)
         self.validate()
         self._std = None
+        if c.linear_skip and c.skip_init == "ridge":
+            self._start_skip_from_ridge(data)
+
+    def _start_skip_from_ridge(self, data) -> None:
+        """The ridge AR fit of the training windows in standardised units, as the skip path's starting weights
+        ``[horizon*F, lookback*F]`` and bias: left on the config object (not a field: never saved or exported) for
+        :meth:`build_head` in the ``compose()`` that follows; a reloaded run gets its trained weights anyway."""
+        c = self.config
+        mean, std = np.asarray(c.mean), np.asarray(c.std)
+        x = np.stack([((w - mean) / std).reshape(-1) for w, _ in _items(data)])
+        y = np.stack([((t - mean) / std).reshape(-1) for _, t in _items(data)])
+        ridge = Ridge().fit(x, y)
+        weight = ridge.coef / ridge.std[:, None]
+        bias = ridge.y_mean - (ridge.mean / ridge.std) @ ridge.coef
+        object.__setattr__(c, "_skip_start", (weight.T.astype(np.float32), bias.astype(np.float32)))
 
     def collate(self, samples):
         c = self.config
@@ -224,9 +283,15 @@ class ForecastingTask(Task):
         std = self._scale().to(target.device)
         return (((outputs[0] - target) / std) ** 2).mean()
 
+    def scale_of_errors(self) -> list[float]:
+        """MASE's denominators per feature (1.0 before fit)."""
+        return list(self.config.mase_scale) or [1.0] * self.config.num_features
+
     def metrics(self, outputs, target):
-        err = outputs[0].detach() - target
-        return {"mae": err.abs().mean().item(), "mse": (err ** 2).mean().item()}
+        """Batch means of the per-element terms of MAE, MSE, sMAPE and MASE (RMSE is whole-set: see report)."""
+        terms = forecast_errors(outputs[0].detach().cpu().double().numpy(), target.cpu().double().numpy(),
+                                self.scale_of_errors())
+        return {k: float(v.mean()) for k, v in terms.items()}
 
     def main_metric(self):
         return ("mae", "min")
@@ -237,11 +302,107 @@ class ForecastingTask(Task):
         return x[len(x) - m + np.arange(self.config.horizon) % m]
 
     def baseline(self, train, test):
-        """Seasonal naive on ``test`` (needs no training data), with :meth:`metrics`' keys."""
+        """Seasonal naive on ``test`` (needs no training data): MAE, MSE, RMSE, sMAPE, MASE."""
         if not len(test):
             return {}
-        err = np.stack([self.seasonal_naive(x) - y for x, y in (test[i] for i in range(len(test)))])
-        return {"mae": float(np.abs(err).mean()), "mse": float((err ** 2).mean())}
+        return self._scores(np.stack([self.seasonal_naive(x) for x, _ in _items(test)]), test)
+
+    def _scores(self, pred: np.ndarray, data) -> dict[str, float]:
+        return forecast_scores(pred, np.stack([y for _, y in _items(data)]), self.scale_of_errors())
+
+    def drift(self, data, i: int) -> np.ndarray:
+        """Drift forecast for window ``i``: the last value plus ``h`` times the average step change of the series
+        from its first step (of ``data.series`` when there is one, else of the window) to the window's end."""
+        x, _ = data[i]
+        if isinstance(data, Windows):
+            x = data.series[: int(data.starts[i])]
+        slope = (x[-1] - x[0]) / max(len(x) - 1, 1)
+        return x[-1] + np.arange(1, self.config.horizon + 1)[:, None] * slope
+
+    def fit_linear_ar(self, train) -> Ridge:
+        """Ridge regression of the ``horizon`` targets on the flattened ``lookback`` window, on ``train``."""
+        return Ridge().fit(np.stack([x.reshape(-1) for x, _ in _items(train)]),
+                           np.stack([y for _, y in _items(train)]))
+
+    def training_windows(self):
+        """The training split recorded by load_data (for a saved run's baselines), or None."""
+        source = self.config.train_source
+        if not source or not (source in self.DATASETS or Path(source).is_file()):
+            return None
+        return ForecastingTask(type(self.config)(**self.config_dict())).load_data(source, "train")
+
+    def baselines(self, train, test):
+        """Seasonal naive, drift and linear AR (fitted on ``train``, or on the recorded training split)."""
+        if not len(test):
+            return {}
+        out = {"seasonal naive": self.baseline(train, test),
+               "drift": self._scores(np.stack([self.drift(test, i) for i in range(len(test))]), test)}
+        train = train if train is not None else self.training_windows()
+        if train is not None and len(train):
+            ar = self.fit_linear_ar(train)
+            out["linear AR"] = self._scores(ar.predict(np.stack([x.reshape(-1) for x, _ in _items(test)])), test)
+        return out
+
+    def report(self, outputs, target, data):
+        """Whole-set MAE, MSE, RMSE, sMAPE and MASE."""
+        return forecast_scores(outputs[0], target, self.scale_of_errors())
+
+    def plots(self, outputs, target, data, folder, name):
+        """``forecast-NAME.png``: actual values against the model's forecasts from every ``horizon``-th window (and
+        the linear AR baseline's, where the training split is recorded)."""
+        from seqkit.kit.plots import forecast_plot
+
+        c = self.config
+        train = self.training_windows()
+        ar = (self.fit_linear_ar(train).predict(np.stack([x.reshape(-1) for x, _ in _items(data)]))
+              if train is not None and len(train) else None)
+        starts = np.asarray(getattr(data, "starts", np.arange(len(data))))
+        path = Path(folder) / f"forecast-{name}.png"
+        forecast_plot(path, data, starts, {"model": outputs[0], **({"linear AR": ar} if ar is not None else {})},
+                      c.columns or [f"feature {j}" for j in range(c.num_features)], c.horizon,
+                      f"{name}: forecasts from every {c.horizon}th window")
+        return [path]
+
+    def backtest(self, predict, data, stride=1, folder=None, name="data"):
+        """Rolling origin over ``data`` (the test period): a forecast from every ``stride``-th window start, by
+        the model and each baseline (all fitted on the training split only: darts' ``retrain=False``); each
+        forecast scored alone, then averaged over origins (darts' ``backtest``), plus MAE and RMSE per lead time."""
+        if stride < 1:
+            raise SeqkitError(f"backtest stride must be >= 1, got {stride}")
+        picks = list(range(0, len(data), stride))
+        if not picks:
+            raise SeqkitError("no windows to backtest")
+        windows = [data[i] for i in picks]
+        actual = np.stack([y for _, y in windows])
+        model = []
+        for lo in range(0, len(windows), 64):
+            inputs, _ = self.collate(windows[lo:lo + 64])
+            model.append(predict(inputs)[0])
+        forecasts = {"model": np.concatenate(model),
+                     "seasonal naive": np.stack([self.seasonal_naive(x) for x, _ in windows]),
+                     "drift": np.stack([self.drift(data, i) for i in picks])}
+        train = self.training_windows()
+        if train is not None and len(train):
+            forecasts["linear AR"] = self.fit_linear_ar(train).predict(np.stack([x.reshape(-1) for x, _ in windows]))
+        scale = self.scale_of_errors()
+        starts = np.asarray(getattr(data, "starts", np.arange(len(data))))
+        result = {"origins": len(picks), "stride": stride, "horizon": self.config.horizon,
+                  "first_origin": int(starts[picks[0]]), "last_origin": int(starts[picks[-1]]), "scores": {},
+                  "by_lead_time": {}}
+        for model_name, pred in forecasts.items():
+            per_origin = [forecast_scores(p, a, scale) for p, a in zip(pred, actual)]
+            result["scores"][model_name] = {k: float(np.mean([s[k] for s in per_origin])) for k in per_origin[0]}
+            err = pred - actual
+            result["by_lead_time"][model_name] = {"mae": np.abs(err).mean(axis=(0, 2)).tolist(),
+                                                  "rmse": np.sqrt((err ** 2).mean(axis=(0, 2))).tolist()}
+        if folder is not None:
+            from seqkit.kit.plots import lead_time_plot
+
+            path = Path(folder) / f"backtest-{name}.png"
+            lead_time_plot(path, result["by_lead_time"], "mae",
+                           f"{name}: MAE by lead time, {len(picks)} origins every {stride} step(s)")
+            result["plots"] = [str(path)]
+        return result
 
     def metadata(self):
         c = self.config
@@ -249,6 +410,11 @@ class ForecastingTask(Task):
                 "scaling": {"mean": c.mean, "std": c.std, "learned_on": "training split only",
                             "applied": "inside the model: the encoder standardises, the head maps back; feed and "
                                        "read raw values"}}
+
+
+def _items(data):
+    """The (inputs, targets) pairs of windows or a list of them."""
+    return (data[i] for i in range(len(data)))
 
 
 def _is_number(value) -> bool:

@@ -40,6 +40,7 @@ class SpeechFramesConfig:
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
     features: str = ""             # what the coefficients are, recorded in the exported file
+    train_source: str = ""         # the training data's dataset name or path (recorded by load_data; baselines)
 
 
 class _Encoder(nn.Module):

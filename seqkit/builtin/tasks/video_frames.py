@@ -29,7 +29,7 @@ from seqkit.core.task import Dataset, TensorSpec, packaged_file
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.labels import Item, LabelledSequenceTask, read_npz_items
 from seqkit.kit.scaling import Standardize, mean_std
-from seqkit.kit.video import MOTIONS, pan_clips
+from seqkit.kit.video import MOTIONS, motion_features, pan_clips
 
 
 @dataclass
@@ -49,6 +49,7 @@ class VideoFramesConfig:
     mean: list[float] = field(default_factory=list)   # per channel
     std: list[float] = field(default_factory=list)
     features: str = ""
+    train_source: str = ""         # the training data's dataset name or path (recorded by load_data; baselines)
 
 
 class FrameEncoder(nn.Module):
@@ -135,6 +136,12 @@ class VideoFramesTask(LabelledSequenceTask):
         clips = pan_clips(stills, count, seed=0 if split == "train" else 1)
         what = "grayscale pixels in [0, 1] plus noise (camera-pan, made from Big Buck Bunny stills)"
         return [Item(x, MOTIONS[y], f"camera-pan ({split}) clip {i}", what) for i, (x, y) in enumerate(clips)]
+
+    def baseline_steps(self, x):
+        """Per frame pair, the products of temporal and spatial brightness changes that optical flow is solved
+        from (:func:`seqkit.kit.video.motion_features`): order-aware, so the pooled ridge sees motion, which
+        pooled pixel statistics cannot show (measured on camera-pan: 0.37 accuracy on pixels)."""
+        return motion_features(x)
 
     def fit(self, data):
         self.fit_labels(data)
