@@ -15,15 +15,22 @@ from seqkit.errors import ConfigError
 
 
 class SequenceModel(nn.Module):
-    """``forward(*task inputs) -> tuple of task outputs``."""
+    """``forward(*task inputs) -> tuple of task outputs``.
+
+    The encoder returns ``(features, lengths)`` or ``(features, lengths, state)``: a task whose inputs carry the
+    recurrent state (a streaming language model) hands it to the cell as its initial state; its head returns the
+    final state among its outputs.
+    """
 
     def __init__(self, encoder: nn.Module, cell: Cell, head: nn.Module):
         super().__init__()
         self.encoder, self.cell, self.head = encoder, cell, head
 
     def forward(self, *inputs):
-        features, lengths = self.encoder(*inputs)
-        outputs, state = self.cell(features, lengths)
+        encoded = self.encoder(*inputs)
+        features, lengths = encoded[0], encoded[1]
+        state = tuple(encoded[2]) if len(encoded) > 2 and encoded[2] is not None else None
+        outputs, state = self.cell(features, lengths, state)
         return tuple(self.head(outputs, state, lengths))
 
 
@@ -66,6 +73,7 @@ def compose(cell: str = "gru", task: str = "classification", cell_config: CellCo
     torch.manual_seed(seed)
     encoder = task_obj.build_encoder()
     cell_obj = cell_cls(task_obj.feature_size(), cell_config)
+    task_obj.bind_cell(cell_obj)
     head = task_obj.build_head(cell_obj.output_size)
     model = SequenceModel(encoder, cell_obj, head).eval()
     return Composition(model, cell, task, task_obj, cell_config, seed)
