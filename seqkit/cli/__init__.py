@@ -20,6 +20,7 @@ COMMANDS = {
     "train": "seqkit.cli.training:train",
     "evaluate": "seqkit.cli.training:evaluate",
     "diagnose": "seqkit.cli.diagnose:diagnose",
+    "generate": "seqkit.cli.generate:generate",
 }
 
 
@@ -66,6 +67,7 @@ def cli():
       seqkit evaluate runs/bm --data basic-motions
       seqkit export runs/bm -o bm.onnx
       seqkit diagnose gradients --cell rnn,lstm,gru
+      seqkit generate runs/lm --prompt "The " --length 100 --seed 1
     """
 
 
