@@ -32,8 +32,11 @@ def test_windows_vocabulary_and_bigram_baseline(plugins, tmp_path):
     assert np.allclose(bigram.sum(1), 1) and bigram[1, 2] > 0.99 * (1 - 2 / 29)  # after 'a' comes 'b'
     base = t.baseline(None, test_part)
     assert base["bpc"] < base["unigram_bpc"]
+    assert len(t.load_data(str(tmp_path / "t.txt"), "all").text) == 92
     with pytest.raises(SeqkitError, match="splits train and test"):
         t.load_data("fortunes", "val")
+    with pytest.raises(SeqkitError, match="splits train, test"):
+        t.load_data(str(tmp_path / "t.txt"), "later")
 
 
 def test_state_shapes_come_from_the_cell(plugins):

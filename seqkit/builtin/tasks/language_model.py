@@ -15,8 +15,9 @@ probability given the previous one, smoothed towards the add-one unigram) on the
 is the unigram alone.
 
 Data: built-in ``fortunes`` (the Debian fortune quotes shipped for the classification task, BSD; train and test
-are its two splits, quotes joined by newlines), a ``.txt`` file (its last ``test_fraction`` is the test split), or
-a CSV/TSV/JSONL with a ``text_column`` (rows joined by newlines; split likewise).
+are its two splits, quotes joined by newlines), a ``.txt`` file (its last ``test_fraction`` is the test split,
+``all`` the whole text, which is also what ``--val-data FILE`` reads), or a CSV/TSV/JSONL with a ``text_column``
+(rows joined by newlines; split likewise).
 """
 from __future__ import annotations
 
@@ -171,9 +172,9 @@ class LanguageModelTask(Task):
 
     def load_data(self, source, split="train"):
         source = str(source)
-        if split not in ("train", "test"):
-            raise SeqkitError(f"language-model data has splits train and test, not {split!r}")
         if source in DATASETS:
+            if split not in ("train", "test"):
+                raise SeqkitError(f"dataset {source!r} has splits train and test, not {split!r}")
             ref = resources.files("seqkit.datasets") / "classification" / f"fortunes_{split}.csv"
             with resources.as_file(ref) as path:
                 rows = read_table(path, ("text",))
@@ -190,8 +191,10 @@ class LanguageModelTask(Task):
         else:
             col = self.config.text_column
             text = "".join(str(row[col]) + "\n" for _, row in read_table(path, (col,)))
+        if split not in ("train", "test", "all", "val"):
+            raise SeqkitError(f"a text file has splits train, test (its last test_fraction) and all, not {split!r}")
         cut = len(text) - int(round(len(text) * self.config.test_fraction))
-        part = text[:cut] if split == "train" else text[cut:]
+        part = {"train": text[:cut], "test": text[cut:]}.get(split, text)  # all / val (--val-data FILE): all of it
         if len(part) < 2:
             raise SeqkitError(f"{path}: the {split} part holds {len(part)} characters; a language model needs more")
         return Windows(part, self.config, f"{path} ({split})")
