@@ -40,7 +40,7 @@ UNK = 0
 DEFAULT_VOCAB = sorted(set(string.printable) - set("\t\r\x0b\x0c"))
 DATASETS = {
     "fortunes": "fortune-cookie quotes (Debian fortunes, BSD; the classification fixture's texts): 4 categories, "
-                "quotes joined by newlines, ~66k characters train / ~28k test",
+                "quotes joined by newlines, ~64k characters train / ~27k test",
 }
 #: state tensor names by count: (inputs, outputs)
 STATE_NAMES = {1: (["h0"], ["hn"]), 2: (["h0", "c0"], ["hn", "cn"])}
