@@ -78,7 +78,7 @@ def sample(logits: np.ndarray, temperature: float, rng: np.random.Generator, ban
     return int(rng.choice(len(p), p=p))
 
 
-def generate(model: str | Path, prompt: str = "", length: int = 200, temperature: float = 1.0, seed: int = 0,
+def generate(model: str | Path, prompt: str = "", length: int = 200, temperature: float = 0.8, seed: int = 0,
              provider: str = "cpu") -> str:
     """``prompt`` followed by ``length`` sampled characters. An empty prompt starts after a newline (the
     fortunes end each quote with one)."""
