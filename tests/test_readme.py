@@ -16,7 +16,8 @@ SEQKIT = [sys.executable, "-m", "seqkit"]
 
 def test_every_builtin_task_has_a_walk_through():
     names = [name.lower() for name, _, _ in PAIRS]
-    assert names == ["classification", "forecasting", "speech frames", "video frames", "adding problem", "deployment"]
+    assert names == ["classification", "forecasting", "speech frames", "video frames", "adding problem", "deployment",
+                     "sentiment", "speech to text", "language model"]
 
 
 @pytest.mark.slow

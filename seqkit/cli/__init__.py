@@ -25,6 +25,7 @@ COMMANDS = {
     "predict": "seqkit.cli.predict:predict",
     "bench": "seqkit.cli.bench:bench",
     "quantize": "seqkit.cli.quantize:quantize",
+    "generate": "seqkit.cli.generate:generate",
 }
 
 
@@ -111,6 +112,7 @@ def cli():
       seqkit predict bm.onnx motions.npz -o predictions.csv
       seqkit bench --cells rnn --batch 64 --time 200
       seqkit quantize gru-classification.onnx --int8
+      seqkit generate runs/lm --prompt "The " --length 100 --seed 1
     """
 
 

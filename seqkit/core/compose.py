@@ -18,7 +18,12 @@ from seqkit.errors import ConfigError, PluginError, SeqkitError
 
 class SequenceModel(nn.Module):
     """``forward(*task inputs) -> tuple of task outputs``. A head with ``uses_features = True`` also gets the
-    encoder's features (a skip connection past the cell)."""
+    encoder's features (a skip connection past the cell).
+
+    The encoder returns ``(features, lengths)`` or ``(features, lengths, state)``: a task whose inputs carry the
+    recurrent state (a streaming language model) hands it to the cell as its initial state; its head returns the
+    final state among its outputs.
+    """
 
     def __init__(self, encoder: nn.Module, cell: Cell, head: nn.Module):
         super().__init__()
@@ -26,8 +31,10 @@ class SequenceModel(nn.Module):
         self.head_uses_features = bool(getattr(head, "uses_features", False))
 
     def forward(self, *inputs):
-        features, lengths = self.encoder(*inputs)
-        outputs, state = self.cell(features, lengths)
+        encoded = self.encoder(*inputs)
+        features, lengths = encoded[0], encoded[1]
+        state = tuple(encoded[2]) if len(encoded) > 2 and encoded[2] is not None else None
+        outputs, state = self.cell(features, lengths, state)
         if self.head_uses_features:
             result = self.head(outputs, state, lengths, features)
         else:
@@ -169,6 +176,7 @@ def _build(names: _Names, task_obj: Task, cell_cls: type, feature_size: int, cel
     encoder = _call(names.task, "build_encoder() failed", task_obj.build_encoder)
     cell_obj = _call(names.cell, "failed to build", lambda: cell_cls(feature_size, cell_config))
     output_size = _call(names.cell, "output_size failed", lambda: cell_obj.output_size)
+    _call(names.task, "bind_cell() failed", lambda: task_obj.bind_cell(cell_obj))
     head = _call(names.task, "build_head() failed", lambda: task_obj.build_head(output_size))
     for part, value, who in (("build_encoder()", encoder, names.task), ("build_head()", head, names.task)):
         if not isinstance(value, nn.Module):

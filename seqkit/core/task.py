@@ -203,8 +203,14 @@ class Task:
         raise NotImplementedError
 
     def build_encoder(self) -> nn.Module:
-        """Module: ``forward(*inputs) -> (features [batch, time, feature_size], lengths or None)``."""
+        """Module: ``forward(*inputs) -> (features [batch, time, feature_size], lengths or None)``, or a third
+        item: the cell's initial state (a tuple of tensors, or None), for tasks that take the state as inputs."""
         raise NotImplementedError
+
+    def bind_cell(self, cell: nn.Module) -> None:
+        """Called by ``compose()`` with the built cell, before :meth:`build_head` and export. A task whose
+        inputs/outputs carry the recurrent state (shapes ``[num_layers * num_directions, batch, hidden]``, one
+        per state tensor) learns them here; tasks that need nothing of the cell ignore it (the default)."""
 
     def build_head(self, cell_output_size: int) -> nn.Module:
         """Module: ``forward(outputs, state, lengths) -> tuple of tensors``, in the order of :meth:`outputs`.

@@ -1,0 +1,103 @@
+"""Built-in task ``sentiment``: the polarity (positive / negative) of a sentence, from its words.
+
+The model is the classification task's text model (token ids embedded, the cell's outputs pooled over each
+sentence's valid steps into logits; the fitted vocabulary travels in the exported file), with sentiment data
+and a stronger baseline than the majority class: **multinomial naive Bayes on binarised bags of words**
+(Laplace smoothing, the same tokens and vocabulary as the model; Wang & Manning 2012 found it hard to beat on
+sentence-level sentiment). ``fit()`` stores the baseline's per-class document frequencies in the task config, so
+``seqkit evaluate`` of a saved run reports it without the training data.
+
+Data: built-in ``sentiment-sentences`` (UCI "Sentiment Labelled Sentences", Kotzias et al. 2015, CC BY 4.0:
+3,000 review sentences from Amazon, IMDb and Yelp; seqkit/datasets/sentiment/README.md), or a CSV/TSV/JSONL
+with a text and a label column, as for ``classification``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from seqkit import hookimpl
+from seqkit.builtin.tasks.classification import ClassificationConfig, ClassificationTask
+from seqkit.errors import SeqkitError
+
+DATASETS = {
+    "sentiment-sentences": ("sentences_{split}.csv", "UCI Sentiment Labelled Sentences (Kotzias et al. 2015, CC BY "
+                                                     "4.0): review sentences from Amazon, IMDb, Yelp, positive or "
+                                                     "negative; 2400 train / 600 test"),
+}
+
+
+@dataclass
+class SentimentConfig(ClassificationConfig):
+    pooling: str = "max"           # max over words works better than the last state on short sentences
+    embedding_dim: int = 32
+    # learned by fit(): sentences of each class that hold each token id (naive Bayes baseline)
+    nb_counts: list = field(default_factory=list)
+
+
+class SentimentTask(ClassificationTask):
+    """Sentence -> sentiment logits; naive Bayes bag-of-words baseline."""
+
+    Config = SentimentConfig
+
+    @classmethod
+    def datasets(cls):
+        return {name: description for name, (_, description) in DATASETS.items()}
+
+    def load_data(self, source, split="train"):
+        source = str(source)
+        if source in DATASETS:
+            if split not in ("train", "test"):
+                raise SeqkitError(f"dataset {source!r} has splits train and test, not {split!r}")
+            ref = resources.files("seqkit.datasets") / "sentiment" / DATASETS[source][0].format(split=split)
+            with resources.as_file(ref) as path:
+                return self._read(Path(path), f"{source} ({split})")
+        if not Path(source).exists() and "/" not in source and "." not in source:
+            raise SeqkitError(f"unknown dataset {source!r}; built-in: {', '.join(DATASETS)}, or give a file path")
+        return self._read(Path(source), source)
+
+    def fit(self, data):
+        super().fit(data)
+        c = self.config
+        if c.num_features:
+            raise SeqkitError("the sentiment task reads text; for numeric sequences use the classification task")
+        counts = np.zeros((c.num_classes, c.vocab_size), dtype=np.int64)
+        index = self.label_index(data)
+        for s in data:
+            counts[index[s.label], sorted(set(self.encode_text(s.x)))] += 1
+        c.nb_counts = counts.tolist()
+
+    def naive_bayes(self, texts) -> np.ndarray:
+        """Class index per text of the naive Bayes baseline (binarised multinomial, add-one smoothing)."""
+        c = self.config
+        counts = np.asarray(c.nb_counts, dtype=np.float64)
+        log_prior = np.log(np.asarray(c.class_counts, dtype=np.float64) / sum(c.class_counts))
+        log_like = np.log((counts + 1.0) / (counts.sum(axis=1, keepdims=True) + counts.shape[1]))
+        out = []
+        for text in texts:
+            ids = sorted(set(self.encode_text(text)))
+            out.append(int(np.argmax(log_prior + log_like[:, ids].sum(axis=1))))
+        return np.array(out, dtype=np.int64)
+
+    def baseline(self, train, test):
+        """Accuracy of naive Bayes on ``test`` (fitted in ``fit``) and of the majority class."""
+        if not len(test) or not self.config.nb_counts:
+            return super().baseline(train, test)
+        index = self.label_index(test)
+        truth = np.array([index[s.label] for s in test])
+        predicted = self.naive_bayes([s.x for s in test])
+        return {"accuracy": float((predicted == truth).mean()),
+                "majority_accuracy": super().baseline(train, test).get("accuracy", float("nan"))}
+
+    def metadata(self):
+        meta = super().metadata()
+        meta["baseline"] = "naive Bayes on binarised bags of words (counts in the config: nb_counts)"
+        return meta
+
+
+@hookimpl
+def seqkit_register_tasks(registry):
+    registry.register("sentiment", SentimentTask)

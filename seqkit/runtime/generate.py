@@ -1,0 +1,97 @@
+"""Text generation from an exported ``language-model`` file, step by step, in numpy and onnxruntime only.
+
+The file takes ``tokens`` and the recurrent state (``h0``, and ``c0`` for an LSTM) and returns ``logits`` and the
+final state (``hn``, ``cn``); its metadata names them (``seqkit.task_metadata`` -> ``streaming``) and carries the
+vocabulary. :class:`CharStream` holds the state between calls: the prompt goes in as one call (a chunk of any
+length), then every sampled character is fed back alone, carrying the state -- nothing is recomputed.
+Sampling uses ``numpy.random.default_rng(seed)``: the same file, prompt, temperature and seed give the same text.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from seqkit.errors import SeqkitError
+from seqkit.runtime.session import open_session
+
+
+class CharStream:
+    """A streaming session over a character language model: ``feed(text)`` -> next-character logits."""
+
+    def __init__(self, model: str | Path, provider: str = "cpu"):
+        path = Path(model)
+        if not path.is_file():
+            raise SeqkitError(f"{path} does not exist; give an ONNX file written by 'seqkit export' of a "
+                              f"language-model run")
+        self.session = open_session(str(path), provider)
+        meta = self.session.session.get_modelmeta().custom_metadata_map
+        try:
+            task = json.loads(meta["seqkit.task"])
+            info = json.loads(meta["seqkit.task_metadata"])
+            specs = {s["name"]: s for s in json.loads(meta["seqkit.inputs"])}
+        except (KeyError, ValueError):
+            raise SeqkitError(f"{path} has no seqkit metadata; export a language-model run with "
+                              f"'seqkit export RUN'") from None
+        if "streaming" not in info or "vocab" not in info:
+            raise SeqkitError(f"{path} is a '{task}' model, not a streaming language model; train one with "
+                              f"'seqkit train --task language-model'")
+        self.vocab: list[str] = list(info["vocab"])
+        self.index = {ch: i + 1 for i, ch in enumerate(self.vocab)}
+        self.unknown = int(info.get("unknown_id", 0))
+        stream = info["streaming"]
+        self.state_inputs, self.state_outputs = list(stream["state_inputs"]), list(stream["state_outputs"])
+        self.state_shapes = {n: tuple(specs[n]["shape"]) for n in self.state_inputs}
+        self.output_names = [o.name for o in self.session.session.get_outputs()]
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the start of a text: zero state."""
+        self.state = {n: np.zeros([1 if a == "batch" else a for a in shape], np.float32)
+                      for n, shape in self.state_shapes.items()}
+
+    def encode(self, text: str) -> np.ndarray:
+        return np.array([self.index.get(ch, self.unknown) for ch in text], dtype=np.int64)
+
+    def feed(self, text: str) -> np.ndarray:
+        """Run ``text`` (one or more characters) from the current state; return the logits after its last
+        character ``[vocab]`` and keep the final state for the next call."""
+        if not text:
+            raise SeqkitError("nothing to feed: the text is empty")
+        outputs = self.session.session.run(None, {"tokens": self.encode(text)[None], **self.state})
+        named = dict(zip(self.output_names, outputs))
+        self.state = {i: named[o] for i, o in zip(self.state_inputs, self.state_outputs)}
+        return named["logits"][0, -1]
+
+
+def sample(logits: np.ndarray, temperature: float, rng: np.random.Generator, banned: int | None = None) -> int:
+    """An id drawn from ``softmax(logits / temperature)``; the argmax at temperature 0. ``banned`` is never drawn."""
+    z = np.asarray(logits, dtype=np.float64).copy()
+    if banned is not None:
+        z[banned] = -np.inf
+    if temperature <= 0:
+        return int(np.argmax(z))
+    z = z / temperature
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    return int(rng.choice(len(p), p=p))
+
+
+def generate(model: str | Path, prompt: str = "", length: int = 200, temperature: float = 0.8, seed: int = 0,
+             provider: str = "cpu") -> str:
+    """``prompt`` followed by ``length`` sampled characters. An empty prompt starts after a newline (the
+    fortunes end each quote with one)."""
+    if length < 0:
+        raise SeqkitError(f"length must be >= 0, got {length}")
+    if temperature < 0:
+        raise SeqkitError(f"temperature must be >= 0 (0: always the most likely character), got {temperature}")
+    stream = CharStream(model, provider)
+    rng = np.random.default_rng(seed)
+    logits = stream.feed(prompt or "\n")
+    out = []
+    for _ in range(length):
+        ch = stream.vocab[sample(logits, temperature, rng, banned=stream.unknown) - 1]
+        out.append(ch)
+        logits = stream.feed(ch)
+    return prompt + "".join(out)
