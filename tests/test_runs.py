@@ -118,7 +118,7 @@ def test_evaluate_and_resume_need_no_option_retyped(tmp_path, plugins):
     assert "task option pooling='max' (trained with 'mean')" in refused.output
     assert "only epochs, patience, lr, lr_schedule, device, progress can change" in refused.output
     same = invoke("train", "--resume", "--run-dir", run, "--epochs", 3, "--lr", 5e-3, *TINY[:2], "-T",
-                  "pooling=mean", "--json")  # options given again with the recorded values are fine
+                  "pooling=mean", "--no-progress", "--json")  # options given again with the recorded values: fine
     assert same.exit_code == 0, same.output
     history = json.loads(same.stdout)["history"]
     assert [r["lr"] for r in history] == [1e-2, 1e-2, 5e-3]   # the new learning rate from epoch 3 on

@@ -219,7 +219,8 @@ def _write_config(run_dir: Path, composition: Composition, config: TrainConfig, 
                               f"config; use the same cell, task, options and data")
         before = TrainConfig.from_dict(saved.get("train", {}))
         _refuse_changes(run_dir, {k: v for k, v in asdict(config).items() if k not in RESUMABLE}, before)
-        changed = {k: [getattr(before, k), v] for k, v in asdict(config).items() if getattr(before, k) != v}
+        changed = {k: [getattr(before, k), v] for k, v in asdict(config).items()
+                   if getattr(before, k) != v and k != "progress"}  # what is shown changes nothing of the run
         if changed and checkpoint is not None:
             resumes.append({"after_epoch": len(checkpoint["history"]), "changed": changed})
         data = saved.get("data", data)  # the records of the data the run was started on
