@@ -29,7 +29,7 @@ def test_failed_verification_writes_nothing(tmp_path, plugins, monkeypatch):
     good = seqkit.compose("lstm", plugins=plugins, seed=0)
     other = seqkit.compose("lstm", plugins=plugins, seed=5)
     real_to_onnx = export_mod.to_onnx
-    monkeypatch.setattr(export_mod, "to_onnx", lambda composition, opset: real_to_onnx(other, opset))
+    monkeypatch.setattr(export_mod, "to_onnx", lambda composition, opset, **kw: real_to_onnx(other, opset, **kw))
     with pytest.raises(VerificationError, match="does not match PyTorch") as info:
         seqkit.export(good, tmp_path / "m.onnx")
     assert info.value.report is not None and not info.value.report.ok

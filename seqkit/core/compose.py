@@ -251,10 +251,12 @@ def check_contract(model: SequenceModel, task_obj: Task, names: _Names, batch: i
     inputs = _call(names.task, "example_inputs() failed", lambda: task_obj.example_inputs(batch, time))
     with torch.no_grad():
         encoded = _call(names.task, "encoder failed on example inputs", lambda: model.encoder(*inputs))
-        if not isinstance(encoded, (tuple, list)) or len(encoded) != 2 or not isinstance(encoded[0], torch.Tensor):
+        if (not isinstance(encoded, (tuple, list)) or len(encoded) not in (2, 3)
+                or not isinstance(encoded[0], torch.Tensor)):
             raise PluginError(f"{names.task}: the encoder returned {_describe(encoded)}; it must return (features "
-                              f"[batch, time, feature_size], lengths or None)")
-        features, lengths = encoded
+                              f"[batch, time, feature_size], lengths or None[, initial state])")
+        features, lengths = encoded[0], encoded[1]
+        initial = tuple(encoded[2]) if len(encoded) > 2 and encoded[2] is not None else None
         want = (batch, time, model.cell.input_size)
         if tuple(features.shape) != want:
             if features.dim() == 3 and tuple(features.shape[:2]) == want[:2]:
@@ -264,8 +266,10 @@ def check_contract(model: SequenceModel, task_obj: Task, names: _Names, batch: i
                 blame = (f"the encoder gives features of shape {list(features.shape)}; expected [batch, time, "
                          f"feature_size] = {list(want)}")
             raise PluginError(f"{names.task}: {blame}")
-        outputs, state = _call(names.cell, "failed on a batch of features", lambda: model.cell(features, lengths))
-        result = _call(names.task, "head failed", lambda: model.head(outputs, state, lengths))
+        outputs, state = _call(names.cell, "failed on a batch of features",
+                               lambda: model.cell(features, lengths, initial))
+        head_args = (outputs, state, lengths, features) if model.head_uses_features else (outputs, state, lengths)
+        result = _call(names.task, "head failed", lambda: model.head(*head_args))
     declared = task_obj.outputs()
     if not isinstance(result, (tuple, list)) or not all(isinstance(r, torch.Tensor) for r in result):
         raise PluginError(f"{names.task}: the head returned {_describe(result)}; build_head()'s module must return "
