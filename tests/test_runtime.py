@@ -110,6 +110,7 @@ def test_missing_input_and_lossless_conversions(deployed):
     np.testing.assert_array_equal(plain, converted)
 
 
+@pytest.mark.slow
 def test_the_issues_silent_failures_are_now_errors(deployed, tmp_path):
     """Each case of the issue: length 0 (NaN or bias-only logits), id -1 (last row), id >= vocab in padding,
     a Scan model with a length longer than the sequence or negative, time 0."""
