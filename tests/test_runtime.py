@@ -110,6 +110,7 @@ def test_missing_input_and_lossless_conversions(deployed):
     np.testing.assert_array_equal(plain, converted)
 
 
+@pytest.mark.slow
 def test_the_issues_silent_failures_are_now_errors(deployed, tmp_path):
     """Each case of the issue: length 0 (NaN or bias-only logits), id -1 (last row), id >= vocab in padding,
     a Scan model with a length longer than the sequence or negative, time 0."""
@@ -251,3 +252,18 @@ def test_cuda_is_asked_for_never_faked(deployed):
         pytest.skip("this machine has CUDA; scripts/check_runtime_cuda.py covers it")  # pragma: no cover
     with pytest.raises(ProviderError, match="has no CUDAExecutionProvider"):
         load(deployed("adding").path, provider="cuda")
+
+
+def test_a_non_finite_output_is_an_error_not_a_result(deployed, monkeypatch):
+    model = load(deployed("adding").path)
+    real = model.session.session
+
+    class Overflowing:  # what a relu cell fed extreme (but finite float32) values can compute
+        def run(self, names, feeds):
+            out = real.run(names, feeds)
+            out[0][1, 0] = np.inf
+            return out
+
+    monkeypatch.setattr(model.session, "session", Overflowing())
+    with pytest.raises(SeqkitError, match="output 'prediction' sample 1: the model computed a non-finite value"):
+        model.predict([np.ones((3, 2)), np.ones((3, 2))])

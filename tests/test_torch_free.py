@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from deploy_cases import CASES, assert_same, samples, write_input
 
 from seqkit.runtime import load
@@ -54,6 +55,7 @@ def plain(value):
     return value.tolist() if isinstance(value, np.ndarray) else value
 
 
+@pytest.mark.slow
 def test_every_task_is_served_with_torch_blocked(deployed, tmp_path):
     jobs = {}
     for case in CASES:

@@ -101,6 +101,13 @@ class Model:
         ``{output name: array}``. ``samples`` names the batch entries in errors (default "sample i")."""
         checked = check_feeds(self.inputs, feeds, samples)
         values = self.session.session.run(None, checked)
+        for spec, value in zip(self.outputs, values):  # checked inputs of extreme size could still overflow
+            if value.dtype.kind == "f" and not np.isfinite(value).all():
+                batch_axis = spec.axis("batch")
+                b = int(np.argwhere(~np.isfinite(value))[0][batch_axis]) if batch_axis is not None else 0
+                name = samples[b] if samples is not None and b < len(samples) else f"sample {b}"
+                raise SeqkitError(f"output '{spec.name}' {name}: the model computed a non-finite value (inputs of "
+                                  f"extreme size?); no result is returned rather than NaN")
         return {s.name: v for s, v in zip(self.outputs, values)}
 
     def zero_state(self, batch: int) -> dict[str, np.ndarray]:
