@@ -39,12 +39,14 @@ def _names(ctx, param, value):
               help="Timed samples per engine and point (after warm-up); the median is reported.")
 @click.option("--threads", type=int, default=2, show_default=True, callback=positive,
               help="Threads for both PyTorch and onnxruntime.")
+@click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
+              help="wall: elapsed time. cpu: this process's CPU time, robust to other load (only with --threads 1).")
 @provider_option("Where both sides run: cpu, or cuda (PyTorch on the GPU vs onnxruntime's CUDA provider).")
 @click.option("--precision", type=click.Choice(["float32", "tf32"]), default="float32", show_default=True,
               help="Matched on both sides (cuda only; tf32 lets both use TF32).")
 @json_option("Print the points, summary, machine and warnings as JSON.")
-def bench(model, cells, batches, times, hiddens, task, task_options, lowerings, repeats, threads, provider, precision,
-          as_json):
+def bench(model, cells, batches, times, hiddens, task, task_options, lowerings, repeats, threads, clock, provider,
+          precision, as_json):
     """Time PyTorch eager against onnxruntime: median ms per point, torch/ort ratio, geometric mean.
 
     Without MODEL: each cell x hidden size is composed with TASK, exported with each --lowering and timed at
@@ -58,6 +60,7 @@ def bench(model, cells, batches, times, hiddens, task, task_options, lowerings, 
       seqkit bench                                         the default grid (3 cells x 12 points)
       seqkit bench --cells rnn --batch 64 --time 200 --hidden 256 --lowering native,scan
       seqkit bench gru-classification.onnx --batch 1,32 --time 50 --json
+      seqkit bench --threads 1 --clock cpu         on a machine other work shares
     """
     from seqkit.onnx.bench import bench_grid, bench_model
 
@@ -66,10 +69,11 @@ def bench(model, cells, batches, times, hiddens, task, task_options, lowerings, 
             raise SeqkitError(f"unknown lowering {low!r}; choose from auto, native, scan, native-masked")
     progress = None if as_json else _progress
     if model:
-        result = bench_model(model, batches, times, repeats, threads, provider, precision, progress=progress)
+        result = bench_model(model, batches, times, repeats, threads, provider, precision, progress=progress,
+                             clock=clock)
     else:
         result = bench_grid(cells, batches, times, hiddens, task, parse_options(task_options, "task") or None,
-                            None, lowerings, repeats, threads, provider, precision, progress=progress)
+                            None, lowerings, repeats, threads, provider, precision, progress=progress, clock=clock)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -89,7 +93,8 @@ def print_bench(result) -> None:
 
     m = result.machine
     title = (f"PyTorch eager vs onnxruntime on {result.settings['provider']} ({result.settings['precision']}), "
-             f"{m['threads']} threads, median ms of {result.settings['repeats']}; ratio = torch / ort")
+             f"{m['threads']} threads, median ms ({result.settings['clock']} clock) of {result.settings['repeats']}; "
+             f"ratio = torch / ort")
     table = Table(title=title)
     for col in ("cell", "H", "B", "T", "torch"):
         table.add_column(col, justify="right" if col != "cell" else "left", no_wrap=True)

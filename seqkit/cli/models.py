@@ -135,8 +135,11 @@ def export(ctx, run, cell, task, hidden_size, num_layers, bidirectional, dropout
 @click.option("--reference", is_flag=True,
               help="Also run the file on onnx.reference.ReferenceEvaluator (independent of onnxruntime, pure numpy, "
                    "slow: small shapes only); any disagreement with onnxruntime fails.")
+@click.option("--placement/--no-placement", default=None,
+              help="Show where onnxruntime ran each node (its profiler), the host<->GPU copies and whether CUDA "
+              "graphs are possible [default: on with --provider cuda].")
 @json_option("Print a machine-readable JSON report.")
-def verify(model, provider, reference, as_json):
+def verify(model, provider, reference, placement, as_json):
     """Run a seqkit ONNX file alone (no PyTorch model) at several shapes and print its metadata.
 
     Checks the file (onnx.checker, symbolic batch/time axes), then runs it on random valid inputs at the
@@ -147,20 +150,64 @@ def verify(model, provider, reference, as_json):
     Examples:
       seqkit verify gru-classification.onnx --provider cpu
       seqkit verify gru-classification.onnx --reference
+      seqkit verify gru-classification.onnx --provider cuda     node placement, copies, CUDA graphs
     """
     from seqkit.onnx.verify import verify_file
 
     report = verify_file(model, provider, reference=reference)
+    placed = _placement(model, provider, report) if (placement or (placement is None and provider == "cuda")) \
+        else None
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
+        click.echo(json.dumps({**report.to_dict(), **({"placement": placed} if placed else {})}, indent=2))
     else:
         meta = report.metadata
         out.print(f"{model}: seqkit {meta.get('version')} cell '{meta.get('cell')}' task '{meta.get('task')}', "
                   f"opset {report.opset}")
         out.print(f"config: {json.dumps(meta.get('config'))}")
+        if meta.get("lowering"):
+            out.print(f"lowering: {json.dumps(meta['lowering'])}")
         for kind in ("inputs", "outputs"):
             for s in meta.get(kind, []):
                 out.print(f"  {kind[:-1]} {s['name']} {s['dtype']}{s['shape']}: {s['description']}")
         print_report(report)
+        if placed:
+            _print_placement(placed)
     if not report.ok:
         raise SeqkitError(f"{model} failed verification: {report.failures()[0]}")
+
+
+def _placement(model, provider, report) -> dict:
+    """onnxruntime's own node placement (one profiled run) and the static check for the CUDA provider."""
+    import numpy as np
+    import onnx
+
+    from seqkit.core.task import TensorSpec, sample_inputs
+    from seqkit.onnx import TRACE_SHAPE
+    from seqkit.onnx.gpu import control_flow, host_copies
+    from seqkit.runtime.placement import profile_placement
+
+    specs = [TensorSpec.from_dict(d) for d in report.metadata["inputs"]]
+    feeds = sample_inputs(specs, {"batch": TRACE_SHAPE[0], "time": TRACE_SHAPE[1]}, np.random.default_rng(0))
+    placed = profile_placement(model, feeds, provider).to_dict()
+    proto = onnx.load(model)
+    placed["predicted_cuda_copies"] = host_copies(proto)
+    placed["predicted_control_flow"] = control_flow(proto)
+    return placed
+
+
+def _print_placement(placed: dict) -> None:
+    for ep, ops in placed["nodes"].items():
+        listing = ", ".join(f"{op} {n}" for op, n in ops.items())
+        out.print(f"{ep}: {sum(ops.values())} node(s): {listing}")
+    for name in placed["off_provider"]:
+        out.print(f"  not on the asked provider: {name}")
+    out.print(f"host<->GPU copy nodes: {placed['memcpy']}")
+    if placed["provider"] == "cuda":
+        blockers = placed["cuda_graph_blockers"]
+        out.print("CUDA graphs: " + ("possible (no copies, no control flow)" if not blockers
+                                     else "refused by onnxruntime: " + "; ".join(blockers)))
+    else:
+        predicted = placed["predicted_cuda_copies"] + placed["predicted_control_flow"]
+        out.print("on the CUDA provider (static check, seqkit.onnx.gpu): " + (
+            "no host copies or control flow predicted: CUDA graphs possible" if not predicted
+            else "; ".join(predicted)))

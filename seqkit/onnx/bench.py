@@ -126,15 +126,22 @@ def load_warning(load: list[float] | None, cpus: int | None, threads: int) -> st
     return None
 
 
-def _sample(fn, calls: int) -> float:
-    start = time.perf_counter()
+#: what a sample measures: ``wall`` (elapsed time: what a caller waits) or ``cpu`` (this process's CPU time:
+#: robust to other processes on a loaded machine, but only a latency when both engines use ONE thread)
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def _sample(fn, calls: int, clock=time.perf_counter) -> float:
+    start = clock()
     for _ in range(calls):
         fn()
-    return (time.perf_counter() - start) / calls
+    return (clock() - start) / calls
 
 
-def time_interleaved(fns: dict[str, Any], repeats: int, warmup: int = 2) -> dict[str, tuple[float, float]]:
+def time_interleaved(fns: dict[str, Any], repeats: int, warmup: int = 2,
+                     clock: str = "wall") -> dict[str, tuple[float, float]]:
     """``{name: (median seconds per call, spread)}``; the engines take turns, order reversed every round."""
+    tick = CLOCKS[clock]
     calls = {}
     for name, fn in fns.items():
         for _ in range(warmup):
@@ -145,7 +152,7 @@ def time_interleaved(fns: dict[str, Any], repeats: int, warmup: int = 2) -> dict
     names = list(fns)
     for r in range(repeats):
         for name in names if r % 2 == 0 else reversed(names):
-            samples[name].append(_sample(fns[name], calls[name]))
+            samples[name].append(_sample(fns[name], calls[name], tick))
     out = {}
     for name, values in samples.items():
         med = statistics.median(values)
@@ -192,7 +199,7 @@ def _torch_side(composition: Composition, provider: str, precision: str):
     return model, device
 
 
-def _bench_point(composition, model, device, sessions, batch, steps, repeats) -> tuple:
+def _bench_point(composition, model, device, sessions, batch, steps, repeats, clock="wall") -> tuple:
     inputs = composition.task.example_inputs(batch, steps, full_lengths=True)
     feeds = {spec.name: t.numpy() for spec, t in zip(composition.task.inputs(), inputs)}
     dev_inputs = tuple(t.to(device) for t in inputs)
@@ -206,20 +213,20 @@ def _bench_point(composition, model, device, sessions, batch, steps, repeats) ->
     fns = {"torch": run_torch}
     for low, sess in sessions.items():
         fns[low] = (lambda s=sess: s.run(feeds))
-    return time_interleaved(fns, repeats)
+    return time_interleaved(fns, repeats, clock=clock)
 
 
 def bench_grid(cells=DEFAULT_CELLS, batches=DEFAULT_BATCHES, times=DEFAULT_TIMES, hiddens=DEFAULT_HIDDEN,
                task: str = "classification", task_config: dict | None = None, cell_config: dict | None = None,
                lowerings=("auto",), repeats: int = 15, threads: int = 2, provider: str = "cpu",
-               precision: str = "float32", progress=None) -> BenchResult:
+               precision: str = "float32", progress=None, clock: str = "wall") -> BenchResult:
     """Time PyTorch eager against onnxruntime over the grid ``cells x hiddens x batches x times``."""
-    _check_grid(batches, times, repeats, threads)
+    _check_grid(batches, times, repeats, threads, clock, provider)
     _set_threads(threads)
     lowerings = list(lowerings)
     info = machine(threads)
     result = BenchResult([], lowerings, _settings(task, task_config, cell_config, repeats, threads, provider,
-                                                   precision, lowerings), info)
+                                                   precision, lowerings, clock), info)
     with tempfile.TemporaryDirectory(prefix="seqkit-bench-") as tmp:
         for cell in cells:
             for hidden in hiddens:
@@ -229,7 +236,7 @@ def bench_grid(cells=DEFAULT_CELLS, batches=DEFAULT_BATCHES, times=DEFAULT_TIMES
                 model, device = _torch_side(composition, provider, precision)
                 for batch in batches:
                     for steps in times:
-                        timed = _bench_point(composition, model, device, sessions, batch, steps, repeats)
+                        timed = _bench_point(composition, model, device, sessions, batch, steps, repeats, clock)
                         point = _point(cell, hidden, batch, steps, timed, lowerings)
                         result.points.append(point)
                         if progress:
@@ -239,12 +246,13 @@ def bench_grid(cells=DEFAULT_CELLS, batches=DEFAULT_BATCHES, times=DEFAULT_TIMES
 
 
 def bench_model(path: str | os.PathLike, batches=DEFAULT_BATCHES, times=DEFAULT_TIMES, repeats: int = 15,
-                threads: int = 2, provider: str = "cpu", precision: str = "float32", progress=None) -> BenchResult:
+                threads: int = 2, provider: str = "cpu", precision: str = "float32", progress=None,
+                clock: str = "wall") -> BenchResult:
     """Time a seqkit ONNX file against its PyTorch model rebuilt from the file's metadata (same architecture,
     random weights: the time does not depend on the weights)."""
     from seqkit.onnx.verify import read_metadata
 
-    _check_grid(batches, times, repeats, threads)
+    _check_grid(batches, times, repeats, threads, clock, provider)
     _set_threads(threads)
     try:
         proto = onnx.load(str(path))
@@ -261,11 +269,11 @@ def bench_model(path: str | os.PathLike, batches=DEFAULT_BATCHES, times=DEFAULT_
     model, device = _torch_side(composition, provider, precision)
     info = machine(threads)
     result = BenchResult([], [label], _settings(config["task"], None, None, repeats, threads, provider, precision,
-                                                [label]), info, model=str(path))
+                                                [label], clock), info, model=str(path))
     hidden = composition.cell_config.hidden_size
     for batch in batches:
         for steps in times:
-            timed = _bench_point(composition, model, device, sessions, batch, steps, repeats)
+            timed = _bench_point(composition, model, device, sessions, batch, steps, repeats, clock)
             point = _point(config["cell"], hidden, batch, steps, timed, [label])
             result.points.append(point)
             if progress:
@@ -274,7 +282,12 @@ def bench_model(path: str | os.PathLike, batches=DEFAULT_BATCHES, times=DEFAULT_
     return result
 
 
-def _check_grid(batches, times, repeats, threads) -> None:
+def _check_grid(batches, times, repeats, threads, clock="wall", provider="cpu") -> None:
+    if clock not in CLOCKS:
+        raise SeqkitError(f"unknown clock {clock!r}; choose wall or cpu")
+    if clock == "cpu" and (threads != 1 or provider != "cpu"):
+        raise SeqkitError("--clock cpu measures this process's CPU time: a latency only with --threads 1 on the "
+                          "cpu provider; use --clock wall otherwise")
     for name, values in (("batch", batches), ("time", times)):
         if not values or any(int(v) < 1 for v in values):
             raise SeqkitError(f"--{name} needs positive integers, got {list(values)}")
@@ -284,9 +297,11 @@ def _check_grid(batches, times, repeats, threads) -> None:
         raise SeqkitError(f"--threads must be at least 1, got {threads}")
 
 
-def _settings(task, task_config, cell_config, repeats, threads, provider, precision, lowerings) -> dict:
+def _settings(task, task_config, cell_config, repeats, threads, provider, precision, lowerings,
+              clock="wall") -> dict:
     return {"task": task, "task_config": task_config or {}, "cell_config": cell_config or {}, "repeats": repeats,
             "threads": threads, "provider": provider, "precision": precision, "lowerings": list(lowerings),
+            "clock": clock,
             "inputs": "full-length batches with lengths; medians of interleaved samples after warm-up"}
 
 
@@ -300,6 +315,8 @@ def _point(cell, hidden, batch, steps, timed, lowerings) -> Point:
 def _finish(result: BenchResult, threads: int) -> None:
     start = result.machine["load_average"]
     result.machine["load_average_end"] = _load()
+    if result.settings.get("clock") == "cpu":
+        return  # CPU time is what this process spent, whatever else runs
     for load in (start, result.machine["load_average_end"]):
         warning = load_warning(load, result.machine["cpus"], threads)
         if warning:
