@@ -96,10 +96,10 @@ def compose(cell: str = "gru", task: str = "classification", cell_config: CellCo
     if isinstance(feature_size, bool) or not isinstance(feature_size, int) or feature_size <= 0:
         raise PluginError(f"{names.task}: feature_size() returned {feature_size!r}; it must be a positive integer "
                           f"(the features per step that build_encoder() produces)")
-    check_specs(task_obj, names.task)
     check_size(lambda: _raw_build(task_obj, cell_cls, feature_size, cell_config))
     torch.manual_seed(seed)
     encoder, cell_obj, head = _build(names, task_obj, cell_cls, feature_size, cell_config)
+    check_specs(task_obj, names.task)  # after bind_cell: a task's specs may name the cell's state
     model = SequenceModel(encoder, cell_obj, head).eval()
     check_contract(model, task_obj, names)
     return Composition(model, cell, task, task_obj, cell_obj.config, seed)
@@ -169,6 +169,7 @@ def _call(who: str, what: str, fn):
 
 def _raw_build(task_obj: Task, cell_cls: type, feature_size: int, cell_config: CellConfig):
     cell_obj = cell_cls(feature_size, cell_config)
+    task_obj.bind_cell(cell_obj)
     return task_obj.build_encoder(), cell_obj, task_obj.build_head(cell_obj.output_size)
 
 

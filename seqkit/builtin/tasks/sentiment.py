@@ -14,20 +14,13 @@ with a text and a label column, as for ``classification``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 
 from seqkit import hookimpl
 from seqkit.builtin.tasks.classification import ClassificationConfig, ClassificationTask
+from seqkit.core.task import Dataset
 from seqkit.errors import SeqkitError
-
-DATASETS = {
-    "sentiment-sentences": ("sentences_{split}.csv", "UCI Sentiment Labelled Sentences (Kotzias et al. 2015, CC BY "
-                                                     "4.0): review sentences from Amazon, IMDb, Yelp, positive or "
-                                                     "negative; 2400 train / 600 test"),
-}
 
 
 @dataclass
@@ -42,22 +35,11 @@ class SentimentTask(ClassificationTask):
     """Sentence -> sentiment logits; naive Bayes bag-of-words baseline."""
 
     Config = SentimentConfig
-
-    @classmethod
-    def datasets(cls):
-        return {name: description for name, (_, description) in DATASETS.items()}
-
-    def load_data(self, source, split="train"):
-        source = str(source)
-        if source in DATASETS:
-            if split not in ("train", "test"):
-                raise SeqkitError(f"dataset {source!r} has splits train and test, not {split!r}")
-            ref = resources.files("seqkit.datasets") / "sentiment" / DATASETS[source][0].format(split=split)
-            with resources.as_file(ref) as path:
-                return self._read(Path(path), f"{source} ({split})")
-        if not Path(source).exists() and "/" not in source and "." not in source:
-            raise SeqkitError(f"unknown dataset {source!r}; built-in: {', '.join(DATASETS)}, or give a file path")
-        return self._read(Path(source), source)
+    DATASETS = {
+        "sentiment-sentences": Dataset("UCI Sentiment Labelled Sentences (Kotzias et al. 2015, CC BY 4.0): review "
+                                       "sentences from Amazon, IMDb, Yelp, positive or negative; 2400 train / 600 "
+                                       "test", file="sentiment/sentences_{split}.csv"),
+    }
 
     def fit(self, data):
         super().fit(data)
