@@ -28,7 +28,8 @@ CASES = {
                                  "mean": [0.5, -1.0, 2.0], "std": [2.0, 1.0, 0.5]}),
     "forecasting": ("gru", "forecasting", {}, {"lookback": 6, "horizon": 2, "num_features": 2,
                                               "columns": ["load", "temp"], "mean": [100.0, 15.0],
-                                              "std": [20.0, 5.0], "season": 1}),
+                                              "std": [20.0, 5.0], "season": 1,
+                                              "linear_skip": False}),  # the skip path reads a whole window
     "speech-frames": ("lstm", "speech-frames", {}, {"num_coeffs": 20, "num_classes": 10, "labels": DIGITS,
                                                     "pooling": "last", "mean": [-5.0] * 20, "std": [3.0] * 20}),
     "video-frames": ("rnn", "video-frames", {}, {"height": 8, "width": 8, "conv_channels": [4],

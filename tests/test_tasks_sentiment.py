@@ -21,7 +21,7 @@ def test_shipped_corpus_is_balanced_and_split_by_site(plugins):
     assert len({s.x for s in tr} & {s.x for s in te}) == 5  # the corpus repeats a few sentences
     with pytest.raises(SeqkitError, match="splits train and test"):
         t.load_data("sentiment-sentences", "val")
-    with pytest.raises(SeqkitError, match="unknown dataset 'sentences'"):
+    with pytest.raises(SeqkitError, match="'sentences' is neither a file nor a built-in dataset of this task"):
         t.load_data("sentences")
 
 

@@ -78,7 +78,7 @@ class TensorSpec:
 
 #: names a dynamic axis may have: verification and export know how to size these
 AXES = ("batch", "time")
-KINDS = ("data", "lengths", "ids")
+KINDS = ("data", "lengths", "ids", "state")  # state: a streaming file's recurrent state
 
 
 def spec_problems(specs: list[TensorSpec]) -> list[str]:

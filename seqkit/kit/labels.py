@@ -153,7 +153,10 @@ class LabelledTask(Task):
         source = getattr(self.config, "train_source", "")
         if not source or not (source in self.datasets() or Path(source).exists()):
             return None
-        return type(self)(type(self.config)(**self.config_dict())).load_data(source, "train")
+        try:
+            return type(self)(type(self.config)(**self.config_dict())).load_data(source, "train")
+        except SeqkitError:  # e.g. a folder of shards, which only the trainer reads: no refitted baselines
+            return None
 
     def strong_baselines(self, train, test) -> dict[str, dict[str, float]]:
         """Non-recurrent models fitted on ``train``, scored on ``test``: ``{name: {"accuracy": ..}}``."""

@@ -47,6 +47,9 @@ def load_data(task, source: Any, split: str = "train") -> Any:
         suffixes = sorted({p.suffix.lower() for p in files})
         if len(suffixes) > 1:
             raise SeqkitError(f"{source} mixes shard types ({', '.join(suffixes)}); keep one type per folder")
+        config = getattr(task, "config", None)
+        if split == "train" and getattr(config, "train_source", None) == "":  # the folder, not its first shard
+            config.train_source = str(source)
         return ShardedData(files, lambda path: task.load_data(str(path), split), str(source))
     return task.load_data(str(source), split)
 

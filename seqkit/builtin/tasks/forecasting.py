@@ -129,6 +129,12 @@ class ForecastingTask(Task):
 
     Config = ForecastingConfig
 
+    def streaming_problem(self):
+        if self.config.linear_skip:
+            return ("its linear skip path reads the last lookback steps of the window, which a chunk does not hold; "
+                    "use a model trained with -T linear_skip=false")
+        return None
+
     def validate(self):
         c = self.config
         if c.lookback < 1 or c.horizon < 1 or c.num_features < 1 or c.season < 0:
