@@ -170,7 +170,8 @@ def test_cli_train_evaluate_export_and_onnxruntime_reads_labels_and_vocab(tmp_pa
     assert result.exit_code == 0, result.output
     trained = json.loads(result.stdout)
     assert trained["metrics"]["accuracy"] == 1.0 and trained["baseline"]["accuracy"] == 0.5
-    assert trained["baselines"] == {"baseline": trained["baseline"]}
+    assert trained["baselines"]["majority"] == trained["baseline"]  # the weak baseline first, then strong ones
+    assert set(trained["baselines"]) == {"majority", "naive Bayes"}
     lines = [ln for ln in result.stderr.splitlines() if ln.startswith("epoch ")]  # stderr is no terminal here
     assert len(lines) == len(trained["history"]) and "eta" in lines[0] and "val_loss" in lines[0]
     result = runner.invoke(cli, ["evaluate", str(tmp_path / "run"), "--data", str(data), "--json"])
