@@ -170,6 +170,6 @@ def test_several_seeds_give_one_run_each_and_mean_and_std(tmp_path):
     scores = json.loads(invoke("evaluate", tmp_path / "s-seed0", tmp_path / "s-seed1", "--json").stdout)
     assert [r["run"] for r in scores["runs"]] == [str(tmp_path / "s-seed0"), str(tmp_path / "s-seed1")]
     assert {"loss", "accuracy"} <= set(scores["mean_std"]["metrics"])  # and whole-set scores (macro_f1)
-    assert "baseline" in scores["mean_std"]["baselines"]
+    assert {"majority", "ridge"} <= set(scores["mean_std"]["baselines"])  # the weak and the strong baseline
     both = invoke("train", *TINY, "--seed", 1, "--seeds", "0,1")
     assert both.exit_code == 1 and "give --seed or --seeds, not both" in both.output

@@ -83,6 +83,7 @@ def test_prepare_on_shards_fits_what_it_fits_on_the_file_and_trains_and_evaluate
     assert json.loads((result.run_dir / "config.json").read_text())["samples"] == {"train": 32, "val": 8}
     on_folder, on_file = (evaluate(result.run_dir, d, plugins=plugins) for d in (folder, MOTIONS))
     assert on_folder.pop("data")["source"] == str(folder) and on_file.pop("data")
+    assert on_folder.pop("plots") != on_file.pop("plots")  # each named after its data
     assert on_folder == on_file  # the same samples, scored alike
 
 
