@@ -23,7 +23,8 @@ from seqkit.cli.common import json_option, out, provider_option
 @click.option("--force", is_flag=True, help="Write even when the metric drops more than --max-drop or the outputs "
               "exceed the tolerances; replace an existing output file.")
 @provider_option("onnxruntime provider that runs both models for the comparison and the timings.")
-@click.option("--threads", type=int, default=None, help="onnxruntime intra-op threads [default: one per core].")
+@click.option("--threads", type=int, default=None, help="onnxruntime intra-op threads [default: one per core]; "
+              "with 1 on the cpu, latency is measured in CPU time (robust to other load).")
 @json_option("Print the report as JSON.")
 def quantize(model, mode, output, data, split, max_drop, force, provider, threads, as_json):
     """Quantize MODEL (a seqkit ONNX file) to int8 or float16; report size, latency and the task's metric next
