@@ -1,10 +1,10 @@
 """Smaller, faster copies of a seqkit ONNX file -- written only when they still do the task.
 
 ``int8``
-    onnxruntime's *dynamic* quantization (``onnxruntime.quantization.quantize_dynamic``): weights of ``MatMul``,
-    ``LSTM`` and embedding ``Gather`` nodes stored as int8, activations quantized per call. Native ``RNN`` /
-    ``GRU`` nodes, ``Gemm`` heads and the recurrence inside a ``Scan`` have no dynamic int8 form in
-    onnxruntime: they stay float32 and are listed. For the CPU.
+    onnxruntime's *dynamic* quantization (``onnxruntime.quantization.quantize_dynamic``): weights of ``MatMul``
+    (the quantizer turns ``Gemm`` heads into one), ``LSTM`` and embedding ``Gather`` nodes stored as int8,
+    activations quantized per call. Native ``RNN`` / ``GRU`` nodes and the recurrence inside a ``Scan`` body
+    have no dynamic int8 form in onnxruntime: they stay float32 and are listed. For the CPU.
 ``fp16``
     every float tensor and node in float16, inputs and outputs kept float32 (onnxruntime's ``float16``
     converter, shipped with onnxruntime, the maintained fork of onnxconverter-common's). For the GPU; on the CPU
