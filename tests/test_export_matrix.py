@@ -1,4 +1,5 @@
-"""Every cell option combination exports with native ops and verifies at shapes it was not traced at."""
+"""Every cell option combination exports with native ops (and the RNN with its default MatMul + Scan lowering)
+and verifies at shapes it was not traced at."""
 import itertools
 
 import onnx
@@ -20,7 +21,7 @@ def test_export_and_verify(tmp_path, plugins, cell, bidirectional, layers, optio
     config = seqkit.CellConfig(hidden_size=6, num_layers=layers, bidirectional=bidirectional,
                                dropout=0.25 if layers > 1 else 0.0, options=options)
     composition = seqkit.compose(cell, cell_config=config, plugins=plugins)
-    result = seqkit.export(composition, tmp_path / "m.onnx")
+    result = seqkit.export(composition, tmp_path / "m.onnx", lowering="native")
     report = result.report
     assert report.ok, report.failures()
     shapes = {(c.batch, c.time) for c in report.checks}
@@ -29,6 +30,17 @@ def test_export_and_verify(tmp_path, plugins, cell, bidirectional, layers, optio
     ops = [n.op_type for n in proto.graph.node]
     assert ops.count(NATIVE[cell]) == layers  # one native node per layer, no unrolling
     assert "Loop" not in ops and "Scan" not in ops
+
+
+@pytest.mark.parametrize("cell,bidirectional,layers,options", [c for c in COMBOS if c[0] == "rnn"],
+                         ids=[f"{c}-{'bi' if b else 'uni'}-L{n}-{o}" for c, b, n, o in COMBOS if c == "rnn"])
+def test_rnn_auto_lowering_is_matmul_and_scan_and_verifies(tmp_path, plugins, cell, bidirectional, layers, options):
+    config = seqkit.CellConfig(hidden_size=6, num_layers=layers, bidirectional=bidirectional, options=options)
+    composition = seqkit.compose(cell, cell_config=config, plugins=plugins)
+    result = seqkit.export(composition, tmp_path / "m.onnx")  # lowering auto: scan for rnn on the CPU
+    assert result.report.ok, result.report.failures()
+    ops = [n.op_type for n in onnx.load(tmp_path / "m.onnx").graph.node]
+    assert ops.count("Scan") == layers * (2 if bidirectional else 1) and "RNN" not in ops and "Loop" not in ops
 
 
 @pytest.mark.parametrize("pooling", ["last", "mean", "max"])
