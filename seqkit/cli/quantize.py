@@ -31,8 +31,8 @@ def quantize(model, mode, output, data, split, max_drop, force, provider, thread
     to the float model's; write it only if the metric drops at most --max-drop (unless --force).
 
     int8 quantizes MatMul (and Gemm heads), LSTM and embedding weights; nodes with no int8 form in onnxruntime
-    (RNN, GRU, the recurrence inside a Scan body) stay float32 and are listed. Outputs are also compared with the float model's
-    at the verification shapes, with per-precision tolerances (docs/performance.md).
+    (RNN, GRU, the recurrence inside a Scan body) stay float32 and are listed. Outputs are also compared with
+    the float model's at the verification shapes, with per-precision tolerances (docs/performance.md).
 
     \b
     Examples:
