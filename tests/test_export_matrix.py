@@ -1,5 +1,5 @@
-"""Every cell option combination exports with native ops (and the RNN with its default MatMul + Scan lowering)
-and verifies at shapes it was not traced at."""
+"""Every cell option combination exports with native ops (``lowering="native"``) and verifies at shapes it was
+not traced at; tests/test_lowering*.py cover the other lowerings."""
 import itertools
 
 import onnx
@@ -21,7 +21,7 @@ def test_export_and_verify(tmp_path, plugins, cell, bidirectional, layers, optio
     config = seqkit.CellConfig(hidden_size=6, num_layers=layers, bidirectional=bidirectional,
                                dropout=0.25 if layers > 1 else 0.0, options=options)
     composition = seqkit.compose(cell, cell_config=config, plugins=plugins)
-    result = seqkit.export(composition, tmp_path / "m.onnx", lowering="native")
+    result = seqkit.export(composition, tmp_path / "m.onnx", lowering="native")  # auto may pick a Scan for rnn
     report = result.report
     assert report.ok, report.failures()
     shapes = {(c.batch, c.time) for c in report.checks}
