@@ -205,6 +205,18 @@ def latency(provider: str, workdir: Path, quick: bool) -> tuple[list[dict], list
             graph.run(feeds)
             fns["ort IO binding + CUDA graph"] = lambda: graph.run(feeds)
             fns["ort CUDA graph, outputs left on GPU"] = lambda: graph.run(feeds, copy_out=False)
+            tf32 = BoundSession(str(path), feeds, provider="cuda", cuda_graph=True, precision="tf32")
+            tf32.run(feeds)
+            fns["ort CUDA graph, TF32"] = lambda: tf32.run(feeds)
+            import onnx
+
+            from seqkit.onnx.quantize import to_fp16
+
+            half_path = workdir / "lstm-b1-fp16.onnx"
+            onnx.save(to_fp16(onnx.load(path))[0], half_path)
+            half = BoundSession(str(half_path), feeds, provider="cuda", cuda_graph=True)
+            half.run(feeds)
+            fns["ort CUDA graph, fp16 (seqkit quantize --fp16)"] = lambda: half.run(feeds)
         except Exception as exc:
             small_rows.append({"what": "ort CUDA graph", "error": str(exc).splitlines()[0]})
     for name, (med, spread) in time_interleaved(fns, repeats).items():

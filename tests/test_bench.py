@@ -2,11 +2,13 @@
 import json
 import math
 
+import onnxruntime as ort
 import pytest
 from click.testing import CliRunner
 
 import seqkit
 from seqkit.cli import cli
+from seqkit.errors import SeqkitError
 from seqkit.onnx.bench import bench_grid, load_warning, time_interleaved
 
 
@@ -42,6 +44,13 @@ def test_interleaved_timing_reports_median_and_spread():
     assert calls.count("a") >= 4 + 2 and calls.count("b") >= 4 + 2  # warm-up, then every round
 
 
+def test_cpu_clock_needs_one_thread():
+    timed = time_interleaved({"a": lambda: sum(range(2000))}, repeats=3, clock="cpu")
+    assert timed["a"][0] > 0
+    with pytest.raises(SeqkitError, match="--threads 1"):
+        bench_grid(cells=["rnn"], batches=[1], times=[2], hiddens=[2], threads=2, clock="cpu", repeats=3)
+
+
 def test_load_warning():
     assert load_warning([0.2, 0.3, 0.3], 2, 2) is None
     assert "loaded" in load_warning([5.0, 4.0, 3.0], 2, 2)
@@ -73,6 +82,9 @@ def test_cli_errors_are_one_line(run, tmp_path):
     assert bad.exit_code != 0 and "positive integers" in bad.output
     bad = run("bench", "--lowering", "fast", "--cells", "rnn", "--batch", "1", "--time", "2", "--hidden", "2")
     assert bad.exit_code == 1 and "unknown lowering 'fast'" in bad.output and "Traceback" not in bad.output
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        bad = run("bench", "--provider", "cuda", "--cells", "rnn", "--batch", "1", "--time", "2", "--hidden", "2")
+        assert bad.exit_code == 1 and "no CUDAExecutionProvider" in bad.output and "Traceback" not in bad.output
     (tmp_path / "x.onnx").write_bytes(b"not onnx")
     bad = run("bench", "x.onnx")
     assert bad.exit_code == 1 and "not a readable ONNX file" in bad.output

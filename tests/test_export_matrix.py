@@ -32,6 +32,17 @@ def test_export_and_verify(tmp_path, plugins, cell, bidirectional, layers, optio
     assert "Loop" not in ops and "Scan" not in ops
 
 
+@pytest.mark.parametrize("cell,bidirectional,layers,options", [c for c in COMBOS if c[0] == "rnn"],
+                         ids=[f"{c}-{'bi' if b else 'uni'}-L{n}-{o}" for c, b, n, o in COMBOS if c == "rnn"])
+def test_rnn_auto_lowering_is_matmul_and_scan_and_verifies(tmp_path, plugins, cell, bidirectional, layers, options):
+    config = seqkit.CellConfig(hidden_size=6, num_layers=layers, bidirectional=bidirectional, options=options)
+    composition = seqkit.compose(cell, cell_config=config, plugins=plugins)
+    result = seqkit.export(composition, tmp_path / "m.onnx")  # lowering auto: scan for rnn on the CPU
+    assert result.report.ok, result.report.failures()
+    ops = [n.op_type for n in onnx.load(tmp_path / "m.onnx").graph.node]
+    assert ops.count("Scan") == layers * (2 if bidirectional else 1) and "RNN" not in ops and "Loop" not in ops
+
+
 @pytest.mark.parametrize("pooling", ["last", "mean", "max"])
 def test_poolings_and_numeric_features_export(tmp_path, plugins, pooling):
     composition = seqkit.compose("gru", task_config={"pooling": pooling, "num_features": 3, "num_classes": 4},

@@ -23,15 +23,16 @@ from seqkit.cli.common import json_option, out, provider_option
 @click.option("--force", is_flag=True, help="Write even when the metric drops more than --max-drop or the outputs "
               "exceed the tolerances; replace an existing output file.")
 @provider_option("onnxruntime provider that runs both models for the comparison and the timings.")
-@click.option("--threads", type=int, default=None, help="onnxruntime intra-op threads [default: one per core].")
+@click.option("--threads", type=int, default=None, help="onnxruntime intra-op threads [default: one per core]; "
+              "with 1 on the cpu, latency is measured in CPU time (robust to other load).")
 @json_option("Print the report as JSON.")
 def quantize(model, mode, output, data, split, max_drop, force, provider, threads, as_json):
     """Quantize MODEL (a seqkit ONNX file) to int8 or float16; report size, latency and the task's metric next
     to the float model's; write it only if the metric drops at most --max-drop (unless --force).
 
-    int8 quantizes MatMul, LSTM and embedding weights; nodes with no int8 form in onnxruntime (RNN, GRU, Gemm,
-    the recurrence inside a Scan) stay float32 and are listed. Outputs are also compared with the float model's
-    at the verification shapes, with per-precision tolerances (docs/performance.md).
+    int8 quantizes MatMul (and Gemm heads), LSTM and embedding weights; nodes with no int8 form in onnxruntime
+    (RNN, GRU, the recurrence inside a Scan body) stay float32 and are listed. Outputs are also compared with
+    the float model's at the verification shapes, with per-precision tolerances (docs/performance.md).
 
     \b
     Examples:

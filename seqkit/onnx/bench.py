@@ -155,7 +155,7 @@ def time_interleaved(fns: dict[str, Any], repeats: int, warmup: int = 2,
             samples[name].append(_sample(fns[name], calls[name], tick))
     out = {}
     for name, values in samples.items():
-        med = statistics.median(values)
+        med = max(statistics.median(values), 1e-9)  # a coarse clock may read 0 for tiny calls
         if len(values) >= 4:
             q = statistics.quantiles(values, n=4)
             spread = (q[2] - q[0]) / med

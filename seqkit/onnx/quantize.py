@@ -1,10 +1,10 @@
 """Smaller, faster copies of a seqkit ONNX file -- written only when they still do the task.
 
 ``int8``
-    onnxruntime's *dynamic* quantization (``onnxruntime.quantization.quantize_dynamic``): weights of ``MatMul``,
-    ``LSTM`` and embedding ``Gather`` nodes stored as int8, activations quantized per call. Native ``RNN`` /
-    ``GRU`` nodes, ``Gemm`` heads and the recurrence inside a ``Scan`` have no dynamic int8 form in
-    onnxruntime: they stay float32 and are listed. For the CPU.
+    onnxruntime's *dynamic* quantization (``onnxruntime.quantization.quantize_dynamic``): weights of ``MatMul``
+    (the quantizer turns ``Gemm`` heads into one), ``LSTM`` and embedding ``Gather`` nodes stored as int8,
+    activations quantized per call. Native ``RNN`` / ``GRU`` nodes and the recurrence inside a ``Scan`` body
+    have no dynamic int8 form in onnxruntime: they stay float32 and are listed. For the CPU.
 ``fp16``
     every float tensor and node in float16, inputs and outputs kept float32 (onnxruntime's ``float16``
     converter, shipped with onnxruntime, the maintained fork of onnxconverter-common's). For the GPU; on the CPU
@@ -41,10 +41,11 @@ from seqkit.onnx.verify import META_PREFIX, read_metadata, verification_shapes
 from seqkit.runtime.session import open_session
 
 MODES = ("int8", "fp16")
-#: (atol, rtol) against the float model, elementwise |q - f| <= atol + rtol * |f|, per precision. Measured on
-#: trained basic-motions / japanese-vowels models (docs/performance.md): int8 errors reach ~1e-1 on logits of
-#: size ~10, float16 ~1e-3.
-TOLERANCES = {"int8": (0.25, 0.1), "fp16": (2e-2, 1e-2)}
+#: (atol, rtol) against the float model, elementwise |q - f| <= atol + rtol * |f|, per precision, on random
+#: inputs at the verification shapes. Measured on trained basic-motions models (docs/performance.md): int8 up to
+#: 0.43 on logits (random inputs are off the data's distribution; the metric on --data is the real check, this
+#: catches a broken model), float16 up to 2e-3.
+TOLERANCES = {"int8": (1.0, 0.25), "fp16": (2e-2, 1e-2)}
 #: default largest relative worsening of the task's main metric (2%: accuracy 0.90 may fall to 0.882)
 DEFAULT_MAX_DROP = 0.02
 #: ops onnxruntime's dynamic int8 quantization handles (onnxruntime.quantization.registry.IntegerOpsRegistry)
@@ -183,12 +184,13 @@ def to_fp16(proto: onnx.ModelProto) -> tuple[onnx.ModelProto, dict, dict]:
     return out, dict(half), dict(kept)
 
 
-def _latency(float_sess, quant_sess, inputs: list[TensorSpec]) -> tuple[float, float]:
+def _latency(float_sess, quant_sess, inputs: list[TensorSpec], clock: str) -> tuple[float, float]:
     from seqkit.onnx.bench import time_interleaved
 
     feeds = sample_inputs(inputs, {"batch": LATENCY_SHAPE[0], "time": LATENCY_SHAPE[1]}, np.random.default_rng(0),
                           full_lengths=True)
-    timed = time_interleaved({"f": lambda: float_sess.run(feeds), "q": lambda: quant_sess.run(feeds)}, repeats=9)
+    timed = time_interleaved({"f": lambda: float_sess.run(feeds), "q": lambda: quant_sess.run(feeds)}, repeats=9,
+                             clock=clock)
     return timed["f"][0] * 1e3, timed["q"][0] * 1e3
 
 
@@ -275,13 +277,16 @@ def quantize(path: str | os.PathLike, mode: str, output: str | os.PathLike | Non
     quant_sess = open_session(quantized.SerializeToString(), provider, threads=threads)
     tol = TOLERANCES[mode]
     max_abs, max_rel, outputs_ok = _compare(float_sess, quant_sess, inputs, tol)
-    t_float, t_quant = _latency(float_sess, quant_sess, inputs)
+    clock = "cpu" if threads == 1 and provider == "cpu" else "wall"  # one thread: CPU time survives other load
+    t_float, t_quant = _latency(float_sess, quant_sess, inputs, clock)
 
     notes = []
     main = direction = drop = None
     samples = 0
     f_metrics: dict = {}
     q_metrics: dict = {}
+    notes.append(f"latency: median of 9 interleaved samples at batch {LATENCY_SHAPE[0]}, time {LATENCY_SHAPE[1]} "
+                 f"({clock} clock)")
     if data is not None:
         composition = compose(config["cell"], config["task"], CellConfig(**config["cell_config"]),
                               config["task_config"])

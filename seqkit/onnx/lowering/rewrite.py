@@ -396,8 +396,38 @@ def lower(proto: onnx.ModelProto, lowering: str = "auto", provider: str = "cpu")
     An explicit lowering that a node cannot take is an :class:`ExportError`; ``auto`` keeps that node native.
     """
     choice = resolve(lowering, provider)
+    drop_zero_states(proto)
     done = rewrite(proto, choice, strict=lowering != "auto")
     return {"requested": lowering, "provider": provider, "nodes": done}
+
+
+def drop_zero_states(proto: onnx.ModelProto) -> int:
+    """Remove ``initial_h`` / ``initial_c`` inputs of native recurrent nodes that are all zeros (a
+    ``ConstantOfShape`` of 0, possibly sliced per layer): a missing initial state IS zeros in ONNX, and the
+    nodes that built it cost a kernel each per call on a GPU. Returns how many inputs were removed."""
+    graph = proto.graph
+    producer = {o: n for n in graph.node for o in n.output if o}
+
+    def zeros(name: str) -> bool:
+        node = producer.get(name)
+        while node is not None and node.op_type in ("Slice", "Identity"):
+            node = producer.get(node.input[0])
+        if node is None or node.op_type != "ConstantOfShape":
+            return False
+        value = next((a.t for a in node.attribute if a.name == "value"), None)
+        return value is None or not np.any(numpy_helper.to_array(value))
+
+    removed = 0
+    for node in recurrent_nodes(proto):
+        for i in (5, 6):
+            if len(node.input) > i and node.input[i] and zeros(node.input[i]):
+                node.input[i] = ""
+                removed += 1
+        while node.input and not node.input[-1]:
+            node.input.pop()
+    if removed:
+        _set_live(graph, list(graph.node))
+    return removed
 
 
 def rewrite(proto: onnx.ModelProto, choice: dict[str, str], strict: bool = True) -> list[list[str]]:
