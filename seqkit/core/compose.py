@@ -94,7 +94,7 @@ def compose_from_config(saved: Any, plugins: Plugins | None = None, where: str =
     if not isinstance(saved, dict) or not set(required) <= set(saved):
         got = type(saved).__name__ if not isinstance(saved, dict) else f"keys {', '.join(map(str, saved)) or 'none'}"
         raise ConfigError(f"{where} has no complete composition (a mapping with {', '.join(required)}; got {got}); "
-                          f"it is damaged or not written by seqkit")
+                          f"the file is damaged or was not written by seqkit")
     for key in ("cell", "task"):
         if not isinstance(saved[key], str):
             raise ConfigError(f"{where}: {key} must be a registered name, got {saved[key]!r}")

@@ -22,7 +22,7 @@ import torch
 
 from seqkit._version import __version__
 from seqkit.core.cell import CellConfig
-from seqkit.core.compose import Composition, compose
+from seqkit.core.compose import Composition, compose, compose_from_config
 from seqkit.core.plugins import Plugins, load_plugins
 from seqkit.errors import SeqkitError
 from seqkit.training.config import TrainConfig
@@ -256,11 +256,9 @@ def train(composition: Composition, train_data: Sequence, val_data: Sequence | N
 def load_run(run_dir: str | os.PathLike, plugins: Plugins | None = None) -> Composition:
     """The trained composition of a run directory: rebuilt by ``compose()`` from config.json, best weights loaded."""
     run_dir = Path(run_dir)
-    saved = read_json(run_dir, CONFIG).get("composition")
-    if not isinstance(saved, dict) or not {"cell", "task", "cell_config", "task_config"} <= set(saved):
-        raise SeqkitError(f"{run_dir / CONFIG} has no complete 'composition' entry; the run directory is damaged")
-    composition = compose(saved["cell"], saved["task"], CellConfig(**saved["cell_config"]), saved["task_config"],
-                          seed=saved.get("seed", 0), plugins=plugins)
+    config = read_json(run_dir, CONFIG)
+    composition = compose_from_config(config.get("composition") if isinstance(config, dict) else config, plugins,
+                                      where=str(run_dir / CONFIG))
     try:
         composition.model.load_state_dict(read_weights(run_dir / WEIGHTS))
     except RuntimeError as exc:
