@@ -142,8 +142,10 @@ def _call(who: str, what: str, fn):
     except Exception as exc:
         if "allocate" in str(exc).lower():  # torch's allocator: "DefaultCPUAllocator: can't allocate memory"
             raise ConfigError(f"{who} {what}: out of memory ({_first_line(exc)}); choose smaller sizes") from None
+        if os.environ.get("SEQKIT_DEBUG"):
+            raise
         raise PluginError(f"{who} {what}: {type(exc).__name__}: {_first_line(exc)}; fix the plugin (set "
-                          f"SEQKIT_DEBUG=1 for the traceback)") from (exc if os.environ.get("SEQKIT_DEBUG") else None)
+                          f"SEQKIT_DEBUG=1 for the traceback)") from None
 
 
 def _raw_build(task_obj: Task, cell_cls: type, feature_size: int, cell_config: CellConfig):
