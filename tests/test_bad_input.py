@@ -102,6 +102,7 @@ CASES = [
     (["verify", "inputs-junk.onnx"], "its seqkit.inputs metadata is not a list of tensor specs (entry 0"),
     (["verify", "inputs-axis.onnx"], "axis 1 is named 'seq'"),
     (["verify", "inputs-dtype.onnx"], "has dtype 'float99'"),
+    (["verify", "inputs-float.onnx"], "onnxruntime cannot run it on inputs made as its seqkit.inputs metadata"),
     (["verify", "missing.onnx"], "does not exist"),
 ]
 
@@ -133,6 +134,8 @@ def workspace(tmp_path_factory):
     onnx.save(_with_inputs(proto, [["tokens"]]), root / "inputs-junk.onnx")
     onnx.save(_with_inputs(proto, [{**specs[0], "shape": ["batch", "seq"]}, specs[1]]), root / "inputs-axis.onnx")
     onnx.save(_with_inputs(proto, [{**specs[0], "dtype": "float99"}, specs[1]]), root / "inputs-dtype.onnx")
+    onnx.save(_with_inputs(proto, [{**specs[0], "dtype": "float32", "kind": "data"}, specs[1]]),
+              root / "inputs-float.onnx")
     os.remove(root / "good.onnx")
     return root
 

@@ -149,7 +149,7 @@ class Task:
         if not is_dataclass(cls.Config):  # a Config that is not a dataclass: the task checks it in validate()
             return value
         if isinstance(value, cls.Config):
-            return cls.config_from_dict({f.name: getattr(value, f.name) for f in fields(value)})
+            return cls.config_from_dict({f.name: getattr(value, f.name) for f in fields(value) if f.init})
         raise ConfigError(f"task {cls.__name__} takes a {cls.Config.__name__} or a dict of its fields, got "
                           f"{type(value).__name__}")
 
