@@ -180,7 +180,8 @@ def test_a_bare_column_name_is_one_column_and_is_recorded(tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("text,kind,value", [
-    ("abc", "list[str]", ["abc"]), ("", "list[str]", []), ("[a, b]", "list[str]", ["a", "b"]), ('["a,b", "c"]', "list[str]", ["a,b", "c"]),
+    ("abc", "list[str]", ["abc"]), ("", "list[str]", []), ("[a, b]", "list[str]", ["a", "b"]),
+    ('["a,b", "c"]', "list[str]", ["a,b", "c"]),
     ("[1, 2]", "list[str]", ["1", "2"]), ("[]", "list[int]", []), ("8", "list[int]", [8]),
     ("[0.5, 1e-3]", "list[float]", [0.5, 1e-3]), ("none", "float | None", None), ("2", "float", 2.0),
     ("123", "str", "123"), ("true", "bool", True), ("0", "bool", False), ("null", "str | None", None),
