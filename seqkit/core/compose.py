@@ -115,7 +115,7 @@ def compose_from_config(saved: Any, plugins: Plugins | None = None, where: str =
     if not isinstance(saved, dict) or not set(required) <= set(saved):
         got = type(saved).__name__ if not isinstance(saved, dict) else f"keys {', '.join(map(str, saved)) or 'none'}"
         raise ConfigError(f"{where} has no complete composition (a mapping with {', '.join(required)}; got {got}); "
-                          f"it is damaged or not written by seqkit")
+                          f"the file is damaged or was not written by seqkit")
     for key in ("cell", "task"):
         if not isinstance(saved[key], str):
             raise ConfigError(f"{where}: {key} must be a registered name, got {saved[key]!r}")
@@ -163,8 +163,10 @@ def _call(who: str, what: str, fn):
     except Exception as exc:
         if "allocate" in str(exc).lower():  # torch's allocator: "DefaultCPUAllocator: can't allocate memory"
             raise ConfigError(f"{who} {what}: out of memory ({_first_line(exc)}); choose smaller sizes") from None
+        if os.environ.get("SEQKIT_DEBUG"):
+            raise
         raise PluginError(f"{who} {what}: {type(exc).__name__}: {_first_line(exc)}; fix the plugin (set "
-                          f"SEQKIT_DEBUG=1 for the traceback)") from (exc if os.environ.get("SEQKIT_DEBUG") else None)
+                          f"SEQKIT_DEBUG=1 for the traceback)") from None
 
 
 def _raw_build(task_obj: Task, cell_cls: type, feature_size: int, cell_config: CellConfig):

@@ -171,6 +171,8 @@ def _scalar_text(text: str, kind: Kind) -> Any:
 
 def _list_items(text: str) -> list[str]:
     stripped = text.strip()
+    if not stripped:
+        return []  # labels= : no labels
     if not stripped.startswith("["):
         return [text]  # one item: labels=abc is ["abc"], never ["a", "b", "c"]
     try:

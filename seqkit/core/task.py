@@ -181,7 +181,7 @@ class Task:
         if not is_dataclass(cls.Config):  # a Config that is not a dataclass: the task checks it in validate()
             return value
         if isinstance(value, cls.Config):
-            checked = cls.config_from_dict({f.name: getattr(value, f.name) for f in fields(value)})
+            checked = cls.config_from_dict({f.name: getattr(value, f.name) for f in fields(value) if f.init})
             for key, extra in vars(value).items():  # private values fit() leaves for build_head (never saved)
                 if key.startswith("_"):
                     object.__setattr__(checked, key, extra)

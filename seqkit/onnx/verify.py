@@ -303,7 +303,12 @@ def verify_file(path: str, provider: str = "cpu", trace: tuple[int, int] = TRACE
     for batch, time in verification_shapes(trace):
         sizes = {"batch": batch, "time": time}
         feeds = sample_inputs(inputs, sizes, rng)
-        got = sess.run(feeds)
+        try:
+            got = sess.run(feeds)
+        except Exception as exc:  # the metadata does not describe the graph's inputs
+            raise SeqkitError(f"{path}: onnxruntime cannot run it on inputs made as its seqkit.inputs metadata "
+                              f"describes ({_first(exc)}); the file is damaged or was not written by "
+                              f"'seqkit export'") from None
         for spec, value in zip(outputs, got):
             want = tuple(sizes.get(a, a) if isinstance(a, str) else a for a in spec.shape)
             finite = bool(np.all(np.isfinite(value)))

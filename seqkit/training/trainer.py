@@ -26,7 +26,7 @@ import torch
 
 from seqkit._version import __version__
 from seqkit.core.cell import CellConfig
-from seqkit.core.compose import Composition, compose
+from seqkit.core.compose import Composition, compose, compose_from_config
 from seqkit.core.plugins import Plugins, load_plugins
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.training import sources as data_sources
@@ -342,17 +342,16 @@ def _first(baselines: dict[str, dict[str, float]]) -> dict[str, float]:
 
 # -- runs that describe themselves --------------------------------------------------------------------------------
 def _compose_saved(run_dir: Path, saved: dict, plugins: Plugins | None) -> Composition:
-    c = saved.get("composition")
-    if not isinstance(c, dict) or not {"cell", "task", "cell_config", "task_config"} <= set(c):
-        raise SeqkitError(f"{run_dir / CONFIG} has no complete 'composition' entry; the run directory is damaged")
-    return compose(c["cell"], c["task"], CellConfig(**c["cell_config"]), c["task_config"], seed=c.get("seed", 0),
-                   plugins=plugins)
+    return compose_from_config(saved.get("composition") if isinstance(saved, dict) else saved, plugins,
+                               where=str(run_dir / CONFIG))
 
 
 def load_run(run_dir: str | os.PathLike, plugins: Plugins | None = None) -> Composition:
     """The trained composition of a run directory: rebuilt by ``compose()`` from config.json, best weights loaded."""
     run_dir = Path(run_dir)
-    composition = _compose_saved(run_dir, read_json(run_dir, CONFIG), plugins)
+    config = read_json(run_dir, CONFIG)
+    composition = compose_from_config(config.get("composition") if isinstance(config, dict) else config, plugins,
+                                      where=str(run_dir / CONFIG))
     try:
         composition.model.load_state_dict(read_weights(run_dir / WEIGHTS))
     except RuntimeError as exc:
