@@ -34,7 +34,7 @@ from seqkit.training import TrainConfig, evaluate, prepare, train
 # settings: cell, hidden, layers, bidirectional, dropout, lr, weight_decay, epochs, batch, patience, val_fraction
 FORECAST = {"cell": "gru", "hidden": 32, "epochs": 150, "lr": 3e-3, "batch": 16, "patience": 25}
 FORECAST_GRID = [{"T": {"linear_skip": False}}, {}, {"cell": "rnn"}, {"weight_decay": 0.01},
-                 {"T": {"skip_init": "ridge"}}]
+                 {"T": {"skip_init": "ridge"}}, {"T": {"skip_init": "ridge", "window_norm": True}}]
 ROWS = {
     "sunspots": ("forecasting", "sunspots", {"lookback": 22, "horizon": 4}, FORECAST,
                  FORECAST_GRID),
@@ -169,6 +169,14 @@ def table(records: list[dict], rows: list[str], seeds: list[int]) -> str:
         lines.append(f"| {row} | {metric} | {mean_std(values)}{extra} | {bases} | "
                      f"{'tie' if tied else ('yes' if won else 'no')} ({strongest}) | "
                      f"{delta}, -T {s['T']} |")
+    lines += ["", f"Commands of the chosen settings (seeds {', '.join(map(str, seeds))}; `seqkit evaluate RUN "
+                  f"--data DATA` prints the test scores and every baseline):", "", "```"]
+    for row in rows:
+        chosen = choose(records, row, seeds)
+        if chosen is not None:
+            lines.append(chosen[1][0]["command"].replace(f"--seed {chosen[1][0]['seed']}", "--seed S")
+                         + f" --run-dir runs/{row}-S")
+    lines.append("```")
     return "\n".join(lines)
 
 

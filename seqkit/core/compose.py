@@ -15,19 +15,19 @@ from seqkit.errors import ConfigError
 
 
 class SequenceModel(nn.Module):
-    """``forward(*task inputs) -> tuple of task outputs``. A head with ``uses_features = True`` also gets the
-    encoder's features (a skip connection past the cell)."""
+    """``forward(*task inputs) -> tuple of task outputs``. A head with ``uses_inputs = True`` also gets the
+    task's inputs (for a skip connection past the cell)."""
 
     def __init__(self, encoder: nn.Module, cell: Cell, head: nn.Module):
         super().__init__()
         self.encoder, self.cell, self.head = encoder, cell, head
-        self.head_uses_features = bool(getattr(head, "uses_features", False))
+        self.head_uses_inputs = bool(getattr(head, "uses_inputs", False))
 
     def forward(self, *inputs):
         features, lengths = self.encoder(*inputs)
         outputs, state = self.cell(features, lengths)
-        if self.head_uses_features:
-            return tuple(self.head(outputs, state, lengths, features))
+        if self.head_uses_inputs:
+            return tuple(self.head(outputs, state, lengths, *inputs))
         return tuple(self.head(outputs, state, lengths))
 
 
