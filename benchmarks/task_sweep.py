@@ -33,7 +33,8 @@ from seqkit.training import TrainConfig, evaluate, prepare, train
 # row: (task, data, fixed task options, fixed settings, grid of setting overrides)
 # settings: cell, hidden, layers, bidirectional, dropout, lr, weight_decay, epochs, batch, patience, val_fraction
 FORECAST = {"cell": "gru", "hidden": 32, "epochs": 150, "lr": 3e-3, "batch": 16, "patience": 25}
-FORECAST_GRID = [{"T": {"linear_skip": False}}, {}, {"cell": "rnn"}, {"weight_decay": 0.01},
+ZEROS = {"T": {"skip_init": "zeros"}}
+FORECAST_GRID = [{"T": {"linear_skip": False}}, ZEROS, {"cell": "rnn", **ZEROS}, {"weight_decay": 0.01, **ZEROS},
                  {"T": {"skip_init": "ridge"}}, {"T": {"skip_init": "ridge", "window_norm": True}}]
 ROWS = {
     "sunspots": ("forecasting", "sunspots", {"lookback": 22, "horizon": 4}, FORECAST,
@@ -189,8 +190,7 @@ def table(records: list[dict], rows: list[str], seeds: list[int]) -> str:
     for row in rows:
         chosen = choose(records, row, seeds)
         if chosen is not None:
-            lines.append(chosen[1][0]["command"].replace(f"--seed {chosen[1][0]['seed']}", "--seed S")
-                         + f" --run-dir runs/{row}-S")
+            lines.append(command(row, chosen[0], "S") + f" --run-dir runs/{row}-S")
     lines.append("```")
     return "\n".join(lines)
 

@@ -19,7 +19,8 @@ origins over the test period.
 
 With ``linear_skip`` (default on) the head adds a linear function of the (standardised) window to the cell's
 forecast: a linear autoregressive path past the cell (LSTNet's "highway"), learnt jointly with the cell, so the
-cell models what the linear part misses and level and trend extrapolate.
+cell models what the linear part misses and level and trend extrapolate. ``skip_init=ridge`` (default) starts that
+path at the ridge AR fit of the training windows; ``window_norm`` feeds the cell level-free steps.
 
 Data: built-in ``sunspots``, ``co2``, ``airline``, ``macro`` (seqkit/datasets/forecasting/README.md), or a CSV
 with a header and numeric columns (``columns`` picks them; by default every column but a leading time column).
@@ -66,7 +67,7 @@ class ForecastingConfig:
     columns: list = field(default_factory=list)  # CSV columns to use; empty: all but a leading time column
     num_features: int = 1
     linear_skip: bool = True       # add a linear map of the window to the forecast (past the cell)
-    skip_init: str = "zeros"       # zeros | ridge: start the linear map at the ridge AR fit of the training windows
+    skip_init: str = "ridge"       # ridge: start the linear map at the ridge AR fit of the training windows; zeros
     window_norm: bool = False      # feed the cell each step minus the window's last step (level-free)
     # learned by fit() from the training split
     mean: list = field(default_factory=list)
