@@ -33,8 +33,9 @@ from seqkit.training import TrainConfig, evaluate, prepare, train
 # row: (task, data, fixed task options, fixed settings, grid of setting overrides)
 # settings: cell, hidden, layers, bidirectional, dropout, lr, weight_decay, epochs, batch, patience, val_fraction
 FORECAST = {"cell": "gru", "hidden": 32, "epochs": 150, "lr": 3e-3, "batch": 16, "patience": 25}
-FORECAST_GRID = [{"T": {"linear_skip": False}}, {}, {"cell": "rnn"}, {"weight_decay": 0.01},
-                 {"T": {"skip_init": "ridge"}}]
+ZEROS = {"T": {"skip_init": "zeros"}}
+FORECAST_GRID = [{"T": {"linear_skip": False}}, ZEROS, {"cell": "rnn", **ZEROS}, {"weight_decay": 0.01, **ZEROS},
+                 {"T": {"skip_init": "ridge"}}, {"T": {"skip_init": "ridge", "window_norm": True}}]
 ROWS = {
     "sunspots": ("forecasting", "sunspots", {"lookback": 22, "horizon": 4}, FORECAST,
                  FORECAST_GRID),
@@ -46,11 +47,13 @@ ROWS = {
               FORECAST_GRID),
     "japanese-vowels": ("speech-frames", "japanese-vowels", {},
                         {"cell": "gru", "hidden": 64, "epochs": 40, "lr": 3e-3, "batch": 32, "patience": 10},
-                        [{}, {"bidirectional": True}, {"bidirectional": True, "T": {"pooling": "max"}}]),
+                        [{}, {"bidirectional": True}, {"bidirectional": True, "T": {"pooling": "max"}},
+                         {"bidirectional": True, "hidden": 128}, {"bidirectional": True, "layers": 2, "dropout": 0.2}]),
     "basic-motions": ("classification", "basic-motions", {},
                       {"cell": "gru", "hidden": 64, "epochs": 150, "lr": 3e-3, "batch": 8, "patience": 30,
                        "val_fraction": 0.2},
-                      [{}, {"bidirectional": True}, {"bidirectional": True, "T": {"pooling": "mean"}}]),
+                      [{}, {"bidirectional": True}, {"bidirectional": True, "T": {"pooling": "mean"}},
+                       {"bidirectional": True, "T": {"pooling": "max"}}]),
     "fortunes": ("classification", "fortunes", {"pooling": "mean", "embedding_dim": 32},
                  {"cell": "gru", "hidden": 64, "epochs": 40, "lr": 3e-3, "batch": 16, "patience": 8,
                   "val_fraction": 0.2},
@@ -61,7 +64,8 @@ ROWS = {
                       [{}, {"bidirectional": True}]),
     "camera-pan": ("video-frames", "camera-pan", {},
                    {"cell": "gru", "hidden": 64, "epochs": 30, "lr": 3e-3, "batch": 32, "patience": 10},
-                   [{}, {"bidirectional": True}, {"bidirectional": True, "T": {"train_clips": 2000}}]),
+                   [{}, {"bidirectional": True}, {"bidirectional": True, "T": {"train_clips": 2000}},
+                    {"bidirectional": True, "T": {"motion_features": True}}]),
 }
 
 
@@ -143,7 +147,19 @@ def mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} +- {sd:.3f}"
 
 
+def fresh_baselines(row: str, plugins) -> dict:
+    """The row's baselines with today's code: fitted on the whole training split, scored on the test split (what
+    ``seqkit evaluate`` refits for a saved run)."""
+    task_name, data, options = ROWS[row][:3]
+    cls = plugins.task(task_name)
+    task = cls(cls.make_config(dict(options)))
+    train, test = task.load_data(data, "train"), task.load_data(data, "test")
+    task.fit(train)
+    return task.baselines(train, test)
+
+
 def table(records: list[dict], rows: list[str], seeds: list[int]) -> str:
+    plugins = load_plugins()
     lines = ["| row | metric | seqkit (chosen on validation), mean +- std | baselines (test) | beats the strongest? "
              "| chosen setting |", "|---|---|---|---|---|---|"]
     for row in rows:
@@ -154,7 +170,7 @@ def table(records: list[dict], rows: list[str], seeds: list[int]) -> str:
         s, runs = chosen
         metric = runs[0]["metric"]
         values = [r["test"][metric] for r in runs]
-        base = runs[0]["baselines"]
+        base = fresh_baselines(row, plugins)
         lower = ROWS[row][0] == "forecasting"
         scores = {name: b[metric] for name, b in base.items() if metric in b}
         strongest = (min if lower else max)(scores, key=scores.get)
@@ -169,6 +185,13 @@ def table(records: list[dict], rows: list[str], seeds: list[int]) -> str:
         lines.append(f"| {row} | {metric} | {mean_std(values)}{extra} | {bases} | "
                      f"{'tie' if tied else ('yes' if won else 'no')} ({strongest}) | "
                      f"{delta}, -T {s['T']} |")
+    lines += ["", f"Commands of the chosen settings (seeds {', '.join(map(str, seeds))}; `seqkit evaluate RUN "
+                  f"--data DATA` prints the test scores and every baseline):", "", "```"]
+    for row in rows:
+        chosen = choose(records, row, seeds)
+        if chosen is not None:
+            lines.append(command(row, chosen[0], "S") + f" --run-dir runs/{row}-S")
+    lines.append("```")
     return "\n".join(lines)
 
 

@@ -134,7 +134,7 @@ def test_skip_head_is_a_linear_map_of_the_window_that_exports(plugins, tmp_path)
     c = seqkit.compose("gru", "forecasting", CellConfig(hidden_size=4), {"lookback": 3, "horizon": 2},
                        plugins=plugins)
     head = c.model.head
-    assert head.uses_features and c.model.head_uses_features
+    assert head.uses_inputs and c.model.head_uses_inputs
     with torch.no_grad():
         head.proj.weight.zero_(), head.proj.bias.zero_()
         head.skip.weight.zero_()
@@ -143,7 +143,15 @@ def test_skip_head_is_a_linear_map_of_the_window_that_exports(plugins, tmp_path)
     assert c.model(x)[0][:, :, 0].tolist() == [[4, 4], [9, 9]]
     assert c.model(x[:, :1])[0][:, :, 0].tolist() == [[0, 0], [5, 5]]  # shorter than lookback: zeros before
     plain = seqkit.compose("gru", "forecasting", CellConfig(hidden_size=4), {"linear_skip": False}, plugins=plugins)
-    assert not hasattr(plain.model.head, "skip")
+    assert plain.model.head.skip is None
+    level_free = seqkit.compose("gru", "forecasting", CellConfig(hidden_size=4),
+                                {"horizon": 2, "linear_skip": False, "window_norm": True}, plugins=plugins)
+    features, _ = level_free.model.encoder(x)
+    assert features[:, -1].abs().max() == 0 and torch.equal(features[0, :, 0], torch.tensor([-4., -3, -2, -1, 0]))
+    with torch.no_grad():
+        level_free.model.head.proj.weight.zero_(), level_free.model.head.proj.bias.zero_()
+    assert level_free.model(x)[0][:, :, 0].tolist() == [[4, 4], [9, 9]]  # no change forecast: the last value
+    assert seqkit.export(level_free, tmp_path / "w.onnx").report.ok  # verified at time 1 and longer than traced
 
 
 @pytest.fixture(scope="module")

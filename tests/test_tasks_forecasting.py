@@ -49,8 +49,8 @@ def test_scaling_learned_on_training_part_only_and_applied_inside(plugins):
     c = seqkit.compose("gru", "forecasting", task_config=t.config, plugins=plugins)
     features, _ = c.model.encoder(torch.full((1, 5, 1), t.config.mean[0]))
     assert features.abs().max() < 1e-5  # the model itself standardises raw values
-    head = c.model.head.proj
-    torch.nn.init.zeros_(head.weight), torch.nn.init.zeros_(head.bias)
+    for layer in (c.model.head.proj, c.model.head.skip):  # the cell's and the linear path both off
+        torch.nn.init.zeros_(layer.weight), torch.nn.init.zeros_(layer.bias)
     (out,) = c.model(torch.randn(2, 7, 1))
     assert torch.allclose(out, torch.full_like(out, t.config.mean[0]))  # ... and maps back to data units
     assert "inside the model" in t.metadata()["scaling"]["applied"]

@@ -62,14 +62,15 @@ def test_user_npz_and_bad_data(plugins, tmp_path):
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_fitted_model_exports_and_verifies(plugins, tmp_path, cell):
     prepared = prepare(cell, "video-frames", "camera-pan", CellConfig(hidden_size=8),
-                       {"train_clips": 20, "conv_channels": [4, 8], "frame_features": 16}, plugins=plugins)
+                       {"train_clips": 20, "conv_channels": [4, 8], "frame_features": 16,
+                        "motion_features": cell == "gru"}, plugins=plugins)
     result = seqkit.export(prepared.composition, tmp_path / "v.onnx")
     assert result.report.ok, result.report.failures()
 
 
 def test_padding_does_not_change_a_clip(plugins):
-    prepared = prepare("gru", "video-frames", "camera-pan", CellConfig(hidden_size=8), {"train_clips": 20},
-                       plugins=plugins)
+    prepared = prepare("gru", "video-frames", "camera-pan", CellConfig(hidden_size=8),
+                       {"train_clips": 20, "motion_features": True}, plugins=plugins)
     c = prepared.composition
     (x, lengths), _ = c.task.collate(prepared.train_data[:5])
     x = x + torch.randn_like(x) * (torch.arange(x.shape[1]) >= lengths[:, None]).float()[..., None, None, None]
@@ -88,3 +89,12 @@ def test_training_learns_camera_motion(plugins, tmp_path):
     scores = evaluate(tmp_path / "run", "camera-pan", plugins=plugins)
     assert scores["samples"] == 75 and scores["baseline"]["accuracy"] == pytest.approx(0.2)
     assert scores["accuracy"] > scores["baseline"]["accuracy"]
+
+
+def test_motion_features_in_the_model_are_the_baselines_descriptor():
+    from seqkit.builtin.tasks.video_frames import flow_terms
+    from seqkit.kit.video import motion_features
+
+    clips = np.random.default_rng(3).random((2, 6, 1, 10, 12)).astype(np.float32)
+    np.testing.assert_allclose(flow_terms(torch.from_numpy(clips)).numpy(),
+                               np.stack([motion_features(c) for c in clips]), rtol=1e-4, atol=1e-7)

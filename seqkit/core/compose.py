@@ -17,8 +17,8 @@ from seqkit.errors import ConfigError, PluginError, SeqkitError
 
 
 class SequenceModel(nn.Module):
-    """``forward(*task inputs) -> tuple of task outputs``. A head with ``uses_features = True`` also gets the
-    encoder's features (a skip connection past the cell).
+    """``forward(*task inputs) -> tuple of task outputs``. A head with ``uses_inputs = True`` also gets the
+    task's inputs (for a skip connection past the cell).
 
     The encoder returns ``(features, lengths)`` or ``(features, lengths, state)``: a task whose inputs carry the
     recurrent state (a streaming language model) hands it to the cell as its initial state; its head returns the
@@ -28,15 +28,15 @@ class SequenceModel(nn.Module):
     def __init__(self, encoder: nn.Module, cell: Cell, head: nn.Module):
         super().__init__()
         self.encoder, self.cell, self.head = encoder, cell, head
-        self.head_uses_features = bool(getattr(head, "uses_features", False))
+        self.head_uses_inputs = bool(getattr(head, "uses_inputs", False))
 
     def forward(self, *inputs):
         encoded = self.encoder(*inputs)
         features, lengths = encoded[0], encoded[1]
         state = tuple(encoded[2]) if len(encoded) > 2 and encoded[2] is not None else None
         outputs, state = self.cell(features, lengths, state)
-        if self.head_uses_features:
-            result = self.head(outputs, state, lengths, features)
+        if self.head_uses_inputs:
+            result = self.head(outputs, state, lengths, *inputs)
         else:
             result = self.head(outputs, state, lengths)
         if isinstance(result, torch.Tensor):  # tuple() of a tensor would split it along the batch axis
@@ -271,7 +271,7 @@ def check_contract(model: SequenceModel, task_obj: Task, names: _Names, batch: i
             raise PluginError(f"{names.task}: {blame}")
         outputs, state = _call(names.cell, "failed on a batch of features",
                                lambda: model.cell(features, lengths, initial))
-        head_args = (outputs, state, lengths, features) if model.head_uses_features else (outputs, state, lengths)
+        head_args = (outputs, state, lengths, *inputs) if model.head_uses_inputs else (outputs, state, lengths)
         result = _call(names.task, "head failed", lambda: model.head(*head_args))
     declared = task_obj.outputs()
     if not isinstance(result, (tuple, list)) or not all(isinstance(r, torch.Tensor) for r in result):

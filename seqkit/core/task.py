@@ -219,9 +219,9 @@ class Task:
     def build_head(self, cell_output_size: int) -> nn.Module:
         """Module: ``forward(outputs, state, lengths) -> tuple of tensors``, in the order of :meth:`outputs`.
 
-        A head whose class sets ``uses_features = True`` is called ``forward(outputs, state, lengths, features)``
-        with the encoder's features too (a skip connection past the cell, e.g. forecasting's linear
-        autoregressive path)."""
+        A head whose class sets ``uses_inputs = True`` is called ``forward(outputs, state, lengths, *inputs)``
+        with the task's inputs too (a skip connection past the cell, e.g. forecasting's linear autoregressive
+        path)."""
         raise NotImplementedError
 
     def example_inputs(self, batch: int, time: int, seed: int = 0, full_lengths: bool = False) -> tuple:

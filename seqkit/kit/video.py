@@ -56,13 +56,14 @@ def pan_clips(bank: np.ndarray, count: int, seed: int, size: int = 24, lengths: 
 
 def motion_features(clip: np.ndarray) -> np.ndarray:
     """``[time, channels, H, W]`` -> ``[time, 6]``: for each frame and the one before it (the first frame is
-    paired with itself), the image means of ``It*Ix``, ``It*Iy``, ``Ix*Ix``, ``Iy*Iy``, ``Ix*Iy`` and ``It*It``
-    (``It`` the frame difference, ``Ix``/``Iy`` the spatial gradients of the pair's mean, channels averaged):
-    the terms a Lucas-Kanade optical-flow estimate is solved from. A hand-made, non-learnt motion descriptor for
-    baselines."""
+    paired with itself), the means over the inner pixels of ``It*Ix``, ``It*Iy``, ``Ix*Ix``, ``Iy*Iy``, ``Ix*Iy``
+    and ``It*It`` (``It`` the frame difference, ``Ix``/``Iy`` central differences of the pair's mean, channels
+    averaged): the terms a Lucas-Kanade optical-flow estimate is solved from. A hand-made, non-learnt motion
+    descriptor: the video baseline pools it, and ``-T motion_features=true`` feeds it to the cell."""
     f = np.asarray(clip, np.float64).mean(axis=1)  # [time, H, W]
     prev = np.concatenate([f[:1], f[:-1]])
-    it, mean = f - prev, (f + prev) / 2
-    iy, ix = np.gradient(mean, axis=(1, 2)) if f.shape[1] > 1 and f.shape[2] > 1 else (mean * 0, mean * 0)
+    it, m = (f - prev)[:, 1:-1, 1:-1], (f + prev) / 2
+    ix = (m[:, 1:-1, 2:] - m[:, 1:-1, :-2]) / 2
+    iy = (m[:, 2:, 1:-1] - m[:, :-2, 1:-1]) / 2
     terms = (it * ix, it * iy, ix * ix, iy * iy, ix * iy, it * it)
     return np.stack([t.mean(axis=(1, 2)) for t in terms], axis=1)

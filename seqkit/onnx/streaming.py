@@ -65,7 +65,8 @@ class StreamingModel(nn.Module):
         inputs, state = args[:self.num_inputs], tuple(args[self.num_inputs:])
         features, lengths = self.model.encoder(*inputs)
         outputs, new_state = self.model.cell(features, lengths, state)
-        return (*self.model.head(outputs, new_state, lengths), *new_state)
+        extra = inputs if getattr(self.model, "head_uses_inputs", False) else ()
+        return (*self.model.head(outputs, new_state, lengths, *extra), *new_state)
 
 
 @dataclass

@@ -19,7 +19,8 @@ origins over the test period.
 
 With ``linear_skip`` (default on) the head adds a linear function of the (standardised) window to the cell's
 forecast: a linear autoregressive path past the cell (LSTNet's "highway"), learnt jointly with the cell, so the
-cell models what the linear part misses and level and trend extrapolate.
+cell models what the linear part misses and level and trend extrapolate. ``skip_init=ridge`` (default) starts that
+path at the ridge AR fit of the training windows; ``window_norm`` feeds the cell level-free steps.
 
 Data: built-in ``sunspots``, ``co2``, ``airline``, ``macro`` (seqkit/datasets/forecasting/README.md), or a CSV
 with a header and numeric columns (``columns`` picks them; by default every column but a leading time column).
@@ -56,7 +57,8 @@ class ForecastingConfig:
     columns: list[str] = field(default_factory=list)  # CSV columns to use; empty: all but a leading time column
     num_features: int = 1
     linear_skip: bool = True       # add a linear map of the window to the forecast (past the cell)
-    skip_init: str = "zeros"       # zeros | ridge: start the linear map at the ridge AR fit of the training windows
+    skip_init: str = "ridge"       # ridge: start the linear map at the ridge AR fit of the training windows; zeros
+    window_norm: bool = False      # feed the cell each step minus the window's last step (level-free)
     # learned by fit() from the training split
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
@@ -84,43 +86,45 @@ class _Encoder(nn.Module):
     def __init__(self, config: ForecastingConfig):
         super().__init__()
         self.scale = Standardize(config.mean, config.std) if config.mean else None
+        self.window_norm = config.window_norm
 
     def forward(self, series):
-        return (series if self.scale is None else self.scale(series)), None
+        x = series if self.scale is None else self.scale(series)
+        return (x - x[:, -1:] if self.window_norm else x), None
 
 
 class _Head(nn.Module):
+    """The cell's last state -> ``horizon`` steps; with ``linear_skip`` plus a linear map of the last ``lookback``
+    standardised steps (zeros, i.e. the training mean, stand in for steps before a shorter window): a linear
+    autoregressive path past the cell. With ``window_norm`` and no skip path, the window's last value is added
+    (the cell, fed steps minus the last one, forecasts the change)."""
+
+    uses_inputs = True
+
     def __init__(self, in_size: int, config: ForecastingConfig):
         super().__init__()
-        self.horizon, self.features = config.horizon, config.num_features
+        self.horizon, self.features, self.lookback = config.horizon, config.num_features, config.lookback
+        self.window_norm = config.window_norm
         self.proj = nn.Linear(in_size, config.horizon * config.num_features)
         self.scale = Standardize(config.mean, config.std) if config.mean else None
+        if config.linear_skip:
+            self.skip = nn.Linear(config.lookback * config.num_features, config.horizon * config.num_features)
+            start = getattr(config, "_skip_start", None)  # left by fit() with skip_init=ridge; never saved
+            with torch.no_grad():
+                self.skip.weight.copy_(torch.as_tensor(start[0]) if start else torch.zeros_like(self.skip.weight))
+                self.skip.bias.copy_(torch.as_tensor(start[1]) if start else torch.zeros_like(self.skip.bias))
+        else:
+            self.skip = None
 
-    def forward(self, outputs, state, lengths):
-        y = self.proj(pool(outputs, state, lengths, "last")).reshape(-1, self.horizon, self.features)
-        return (y if self.scale is None else self.scale.inverse(y),)
-
-
-class _SkipHead(_Head):
-    """:class:`_Head` plus a linear map of the last ``lookback`` standardised steps (zeros, i.e. the training
-    mean, stand in for steps before a shorter window): a linear autoregressive path past the cell."""
-
-    uses_features = True
-
-    def __init__(self, in_size: int, config: ForecastingConfig):
-        super().__init__(in_size, config)
-        self.lookback = config.lookback
-        self.skip = nn.Linear(config.lookback * config.num_features, config.horizon * config.num_features)
-        start = getattr(config, "_skip_start", None)  # left by fit() with skip_init=ridge; never saved
-        with torch.no_grad():
-            self.skip.weight.copy_(torch.as_tensor(start[0]) if start else torch.zeros_like(self.skip.weight))
-            self.skip.bias.copy_(torch.as_tensor(start[1]) if start else torch.zeros_like(self.skip.bias))
-
-    def forward(self, outputs, state, lengths, features):
-        b = features.shape[0]
-        window = torch.cat([features.new_zeros(b, self.lookback, self.features), features], 1)[:, -self.lookback:]
-        y = self.proj(pool(outputs, state, lengths, "last")) + self.skip(window.reshape(b, -1))
-        y = y.reshape(-1, self.horizon, self.features)
+    def forward(self, outputs, state, lengths, series):
+        x = series if self.scale is None else self.scale(series)
+        b = x.shape[0]
+        y = self.proj(pool(outputs, state, lengths, "last")).reshape(b, self.horizon, self.features)
+        if self.skip is not None:
+            window = torch.cat([x.new_zeros(b, self.lookback, self.features), x], 1)[:, -self.lookback:]
+            y = y + self.skip(window.reshape(b, -1)).reshape(b, self.horizon, self.features)
+        elif self.window_norm:
+            y = y + x[:, -1:]
         return (y if self.scale is None else self.scale.inverse(y),)
 
 
@@ -133,6 +137,9 @@ class ForecastingTask(Task):
         if self.config.linear_skip:
             return ("its linear skip path reads the last lookback steps of the window, which a chunk does not hold; "
                     "use a model trained with -T linear_skip=false")
+        if self.config.window_norm:
+            return ("with window_norm each step is taken relative to the window's last step, which a chunk does not "
+                    "hold; use a model trained with -T window_norm=false")
         return None
 
     def validate(self):
@@ -164,7 +171,7 @@ class ForecastingTask(Task):
         return _Encoder(self.config)
 
     def build_head(self, cell_output_size):
-        return (_SkipHead if self.config.linear_skip else _Head)(cell_output_size, self.config)
+        return _Head(cell_output_size, self.config)
 
     # -- data ---------------------------------------------------------------------------------------------
     DATASETS = {

@@ -41,6 +41,7 @@ class VideoFramesConfig:
     conv_channels: list[int] = field(default_factory=lambda: [8, 16])  # 3x3 convolutions, stride 2, ReLU
     frame_features: int = 64       # features per frame handed to the cell
     frame_diff: bool = True        # also feed each frame minus the previous one (0 for the first)
+    motion_features: bool = False  # also hand the cell 6 optical-flow terms per frame (seqkit.kit.video)
     pooling: str = "last"
     train_clips: int = 1000        # camera-pan: clips generated for the train split (test: a quarter as many)
     # learned by fit()
@@ -65,15 +66,31 @@ class FrameEncoder(nn.Module):
             channels, size = out, ((size[0] + 1) // 2, (size[1] + 1) // 2)
         self.conv = nn.Sequential(*layers)
         self.proj = nn.Sequential(nn.Linear(channels * size[0] * size[1], c.frame_features), nn.ReLU())
+        self.motion = c.motion_features
 
     def forward(self, clips, lengths):
         x = clips if self.scale is None else self.scale(clips)
+        motion = flow_terms(x) if self.motion else None
         if self.frame_diff:
             previous = torch.cat([x[:, :1], x[:, :-1]], dim=1)
             x = torch.cat([x, x - previous], dim=2)
         b, t = x.shape[0], x.shape[1]
-        y = self.conv(x.reshape(b * t, x.shape[2], x.shape[3], x.shape[4]))
-        return self.proj(y.reshape(b, t, -1)), lengths
+        y = self.proj(self.conv(x.reshape(b * t, x.shape[2], x.shape[3], x.shape[4])).reshape(b, t, -1))
+        return (y if motion is None else torch.cat([y, motion], dim=2)), lengths
+
+
+def flow_terms(x: torch.Tensor) -> torch.Tensor:
+    """``[batch, time, C, H, W]`` -> ``[batch, time, 6]``: :func:`seqkit.kit.video.motion_features` in torch (inner
+    pixels only, central differences), so it runs inside the model and the exported graph. Each frame is paired
+    with the one before it (the first with itself): it never looks forward, so padding cannot reach a valid
+    frame."""
+    f = x.mean(dim=2)
+    prev = torch.cat([f[:, :1], f[:, :-1]], dim=1)
+    it, m = (f - prev)[:, :, 1:-1, 1:-1], (f + prev) / 2
+    ix = (m[:, :, 1:-1, 2:] - m[:, :, 1:-1, :-2]) / 2
+    iy = (m[:, :, 2:, 1:-1] - m[:, :, :-2, 1:-1]) / 2
+    terms = (it * ix, it * iy, ix * ix, iy * iy, ix * iy, it * it)
+    return torch.stack([v.mean(dim=(2, 3)) for v in terms], dim=2)
 
 
 class VideoFramesTask(LabelledSequenceTask):
@@ -86,6 +103,8 @@ class VideoFramesTask(LabelledSequenceTask):
         c = self.config
         if min(c.channels, c.height, c.width, c.frame_features, c.train_clips) <= 0:
             raise ConfigError("video-frames needs channels, height, width, frame_features and train_clips > 0")
+        if c.motion_features and min(c.height, c.width) < 3:
+            raise ConfigError("motion_features needs frames of at least 3x3 pixels")
         if not c.conv_channels or min(c.conv_channels) <= 0:
             raise ConfigError(f"conv_channels must be a non-empty list of positive sizes, got {c.conv_channels!r}")
         if c.mean and len(c.mean) != c.channels:
@@ -109,7 +128,7 @@ class VideoFramesTask(LabelledSequenceTask):
         return super().streaming_problem()
 
     def feature_size(self):
-        return self.config.frame_features
+        return self.config.frame_features + (6 if self.config.motion_features else 0)
 
     def build_encoder(self):
         return FrameEncoder(self.config)
