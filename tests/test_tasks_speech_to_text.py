@@ -132,3 +132,28 @@ print(json.dumps(greedy_decode(log_probs, [len(frames)], meta["alphabet"])[0]))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == want
+
+
+def test_predict_turns_a_wav_into_text_without_torch_code_paths(tmp_path):
+    """seqkit predict (and seqkit.runtime) decode a speech-to-text file's log-probabilities greedily into text,
+    the same text as greedy_decode over a direct onnxruntime run on the same frames."""
+    import onnxruntime as ort
+    from click.testing import CliRunner
+
+    from seqkit.cli import cli
+    from seqkit.runtime import load
+    from seqkit.runtime.audio import wav_features
+    from seqkit.runtime.ctc import greedy_decode
+
+    c = seqkit.compose("gru", "speech-to-text", seqkit.CellConfig(hidden_size=8), seed=1)
+    seqkit.export(c, tmp_path / "stt.onnx", verify=False)
+    wav = resources.files("seqkit.datasets") / "speech" / "digit_strings_wav" / "six-eight.wav"
+    [result] = load(tmp_path / "stt.onnx").predict([str(wav)])
+    sess = ort.InferenceSession(str(tmp_path / "stt.onnx"), providers=["CPUExecutionProvider"])
+    meta = json.loads(sess.get_modelmeta().custom_metadata_map["seqkit.task_metadata"])
+    frames = wav_features(wav)
+    (log_probs,) = sess.run(None, {"frames": frames[None].astype(np.float32), "lengths": np.array([len(frames)])})
+    assert result == {"text": greedy_decode(log_probs, [len(frames)], meta["alphabet"])[0]}
+    out = CliRunner().invoke(cli, ["predict", str(tmp_path / "stt.onnx"), str(wav)])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout.strip().splitlines()[-1])["text"] == result["text"]

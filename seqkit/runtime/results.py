@@ -4,6 +4,8 @@
   ``probabilities`` (softmax);
 - ``*logits [batch, time, K]``: one ``tags`` entry per valid step (cut to the sample's length) and each tag's
   probability in ``tag_probabilities``;
+- ``log_probs [batch, time, 1 + len(alphabet)]`` with an ``alphabet`` in the metadata (speech-to-text, CTC):
+  the greedy transcription ``text`` (:func:`seqkit.runtime.ctc.greedy_decode` over the sample's valid frames);
 - ``[batch, horizon, F]`` with ``columns`` in the metadata (forecasting): ``{column: [horizon values]}`` in the
   data's units (the model scales inside);
 - anything else: the values as (nested) lists, a single number as a number.
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from seqkit.runtime.checks import Spec
+from seqkit.runtime.ctc import greedy_decode
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -30,8 +33,12 @@ def class_names(labels: Sequence[str], k: int) -> list[str]:
     return [str(v) for v in labels] if len(labels) == k else [str(i) for i in range(k)]
 
 
-def _one(spec: Spec, value: np.ndarray, length: int | None, labels: Sequence[str], columns: Sequence[str]) -> dict:
+def _one(spec: Spec, value: np.ndarray, length: int | None, labels: Sequence[str], columns: Sequence[str],
+         alphabet: Sequence[str] = (), blank: int = 0) -> dict:
     shape = spec.shape
+    if alphabet and len(shape) == 3 and spec.axis("time") == 1 and value.shape[-1] == len(alphabet) + 1:
+        frames = value.shape[0] if length is None else length
+        return {"text": greedy_decode(value[None], [frames], alphabet, blank)[0]}
     if spec.name.endswith("logits") and len(shape) == 2:
         names = class_names(labels, value.shape[-1])
         p = softmax(value)
@@ -59,12 +66,14 @@ def interpret(outputs: Sequence[Spec], values: dict[str, np.ndarray], lengths: n
     """One result dict per sample of a batch (see the module docstring)."""
     labels = task_metadata.get("labels") or []
     columns = task_metadata.get("columns") or []
+    alphabet = task_metadata.get("alphabet") or []
+    blank = int(task_metadata.get("blank", 0))
     specs = [s for s in outputs if s.kind != "state" and s.name in values]
     batch = len(next(iter(values[s.name] for s in specs))) if specs else 0
     results = []
     for b in range(batch):
         length = int(lengths[b]) if lengths is not None else None
-        parts = {s.name: _one(s, values[s.name][b], length, labels, columns) for s in specs}
+        parts = {s.name: _one(s, values[s.name][b], length, labels, columns, alphabet, blank) for s in specs}
         if len(parts) == 1:
             results.append(next(iter(parts.values())))
         else:
