@@ -295,26 +295,27 @@ class _Rewriter:
             raise _CannotLower(f"LSTM node '{node.name}': its final cell state is used, and --lowering native-masked "
                                f"cannot give it at each sample's last step; use --lowering native or scan")
         hidden = int(attrs["hidden_size"])
-        gates = GATES[op]
         direction = attrs.get("direction", b"forward")
         direction = direction.decode() if isinstance(direction, bytes) else direction
         dirs = 2 if direction == "bidirectional" else 1
         acts = [a.decode() if isinstance(a, bytes) else a for a in attrs.get("activations", [])]
         per_dir = len(acts) // dirs if acts else 0
         x = node.input[0]
-        time, batch, lens, mask = self.common(b, x, seq)
+        _, _, lens, mask = self.common(b, x, seq)
         ys, hs = [], []
         for d in range(dirs):
             reverse = d == 1 or direction == "reverse"
             sl = [b.ints([d]), b.ints([d + 1])]
             ins = [b.op("ReverseSequence", [x, lens], batch_axis=1, time_axis=0, hint="rev") if reverse else x]
-            for i in (1, 2, 3):
-                ins.append(b.op("Slice", [_input(node, i), *sl], hint="w") if _input(node, i) else "")
+            def per_direction(i: int, hint: str, sl=sl) -> str:
+                name = _input(node, i)
+                if not name or dirs == 1:
+                    return name
+                return b.op("Slice", [name, *sl], hint=hint)
+
+            ins += [per_direction(1, "w"), per_direction(2, "r"), per_direction(3, "b")]
             ins.append("")  # no sequence_lens
-            for i in (5, 6):
-                if i == 6 and op != "LSTM":
-                    break
-                ins.append(b.op("Slice", [_input(node, i), *sl], hint="h0") if _input(node, i) else "")
+            ins += [per_direction(5, "h0")] + ([per_direction(6, "c0")] if op == "LSTM" else [])
             while ins and not ins[-1]:
                 ins.pop()
             new_attrs = {k: v for k, v in attrs.items() if k not in ("direction", "activations")}
@@ -327,7 +328,6 @@ class _Rewriter:
             if reverse:
                 y = b.op("ReverseSequence", [y, lens], batch_axis=1, time_axis=0, hint="unrev")
             ys.append(b.op("Where", [mask, y, b.const(np.zeros(1, np.float32))], hint="y"))
-        del gates
         self.finish(b, node, ys, hs, [])
         return b
 
