@@ -121,8 +121,8 @@ def evaluate(run, data, split, batch_size, device, backtest, stride, no_plots, a
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    out.print(metrics_table(f"{run} on {data} ({result['samples']} samples)", result, result["baseline"],
-                            result.get("baselines")))
+    out.print(metrics_table(f"{run} on {data} ({result['samples']} samples): the model and the baselines", result,
+                            result["baseline"], result.get("baselines")))
     if result.get("per_class"):
         out.print(per_class_table("per class", result["per_class"]))
     for path in result.get("plots", []):
