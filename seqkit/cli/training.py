@@ -199,8 +199,8 @@ def evaluate(runs, data, split, batch_size, device, backtest, stride, no_plots, 
         if as_json:
             click.echo(json.dumps(result, indent=2))
             return
-        out.print(metrics_table(f"{runs[0]} on {_source(result)}, {result['samples']} samples", result,
-                                result["baseline"], result["baselines"]))
+        out.print(metrics_table(f"{runs[0]} on {_source(result)}, {result['samples']} samples: the model and the "
+                                f"baselines", result, result["baseline"], result["baselines"]))
         if result.get("per_class"):
             out.print(per_class_table("per class", result["per_class"]))
         for path in result.get("plots", []):
