@@ -7,6 +7,7 @@ the API it calls is imported inside the command. Shared options, parsing and pri
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -90,7 +91,8 @@ def _interrupted(exc: KeyboardInterrupt):
     from seqkit.errors import Terminated
 
     terminated = isinstance(exc, Terminated)
-    click.echo("terminated" if terminated else "interrupted", err=True)
+    if not os.environ.get("SEQKIT_NPROC"):  # a process of `--nproc N`: its launcher prints the one line
+        click.echo("terminated" if terminated else "interrupted", err=True)
     sys.exit(128 + (15 if terminated else 2))
 
 
