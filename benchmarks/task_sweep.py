@@ -58,14 +58,17 @@ ROWS = {
                  {"cell": "gru", "hidden": 64, "epochs": 40, "lr": 3e-3, "batch": 16, "patience": 8,
                   "val_fraction": 0.2},
                  [{}, {"bidirectional": True, "T": {"pooling": "max"}},
-                  {"bidirectional": True, "weight_decay": 0.05, "T": {"pooling": "max", "embedding_dropout": 0.3}}]),
+                  {"bidirectional": True, "weight_decay": 0.05, "T": {"pooling": "max", "embedding_dropout": 0.3}},
+                  {"bidirectional": True, "weight_decay": 0.05,
+                   "T": {"pooling": "max", "embedding_dropout": 0.5, "min_count": 1}}]),
     "spoken-digits": ("speech-frames", "spoken-digits", {},
                       {"cell": "gru", "hidden": 64, "epochs": 40, "lr": 3e-3, "batch": 32, "patience": 10},
                       [{}, {"bidirectional": True}]),
     "camera-pan": ("video-frames", "camera-pan", {},
                    {"cell": "gru", "hidden": 64, "epochs": 30, "lr": 3e-3, "batch": 32, "patience": 10},
                    [{}, {"bidirectional": True}, {"bidirectional": True, "T": {"train_clips": 2000}},
-                    {"bidirectional": True, "T": {"motion_features": True}}]),
+                    {"bidirectional": True, "T": {"motion_features": True}},
+                    {"bidirectional": True, "T": {"motion_features": True, "train_clips": 2000}}]),
 }
 
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from safetensors.torch import save_file
 
 import seqkit
 from seqkit.cli import cli
@@ -18,7 +19,8 @@ from seqkit.kit.baselines import (
     pooled_statistics,
 )
 from seqkit.kit.video import motion_features, pan_clip
-from seqkit.training import TrainConfig, evaluate, prepare, train
+from seqkit.training import TrainConfig, evaluate, load_run, prepare, train
+from seqkit.training.runs import CONFIG
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -230,3 +232,19 @@ def test_skip_path_can_start_at_the_ridge_ar_fit(plugins):
         pred = model(torch.from_numpy(x))[0].numpy()
     ar = t.fit_linear_ar(p.train_data).predict(x.reshape(len(x), -1))
     np.testing.assert_allclose(pred, ar, atol=1e-3)
+
+
+def test_a_run_from_before_the_linear_path_reloads_with_its_own_head(plugins, sunspot_run):
+    config = json.loads((sunspot_run / CONFIG).read_text())
+    assert config["composition"]["task_config"]["linear_skip"] is True
+    old = sunspot_run.parent / "old"
+    old.mkdir()
+    c = load_run(sunspot_run, plugins=plugins)
+    plain = seqkit.compose("gru", "forecasting", CellConfig(hidden_size=8),
+                           {**c.task.config_dict(), "linear_skip": False}, plugins=plugins)
+    save_file({k: v.contiguous() for k, v in plain.model.state_dict().items()}, old / "weights.safetensors")
+    task_config = {k: v for k, v in plain.task.config_dict().items() if k not in ("linear_skip", "skip_init",
+                                                                                    "window_norm")}
+    (old / CONFIG).write_text(json.dumps({**config, "composition": {**config["composition"],
+                                                                     "task_config": task_config}}))
+    assert load_run(old, plugins=plugins).model.head.skip is None  # an earlier seqkit's run still loads

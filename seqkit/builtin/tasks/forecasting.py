@@ -133,6 +133,14 @@ class ForecastingTask(Task):
 
     Config = ForecastingConfig
 
+    @classmethod
+    def config_from_dict(cls, values):
+        """As :meth:`Task.config_from_dict`; a fitted config written before ``linear_skip`` existed (a run or file
+        from an earlier seqkit) keeps the head it was trained with: no linear path."""
+        if values.get("mean") and "linear_skip" not in values:
+            values = {**values, "linear_skip": False}
+        return super().config_from_dict(values)
+
     def streaming_problem(self):
         if self.config.linear_skip:
             return ("its linear skip path reads the last lookback steps of the window, which a chunk does not hold; "

@@ -41,7 +41,8 @@ class VideoFramesConfig:
     conv_channels: list[int] = field(default_factory=lambda: [8, 16])  # 3x3 convolutions, stride 2, ReLU
     frame_features: int = 64       # features per frame handed to the cell
     frame_diff: bool = True        # also feed each frame minus the previous one (0 for the first)
-    motion_features: bool = False  # also hand the cell 6 optical-flow terms per frame (seqkit.kit.video)
+    motion_features: bool = False  # also hand the cell 6 optical-flow terms per frame (seqkit.kit.video),
+    #                                standardised with the training clips' mean/std
     pooling: str = "last"
     train_clips: int = 1000        # camera-pan: clips generated for the train split (test: a quarter as many)
     # learned by fit()
@@ -49,6 +50,8 @@ class VideoFramesConfig:
     class_counts: list[int] = field(default_factory=list)
     mean: list[float] = field(default_factory=list)   # per channel
     std: list[float] = field(default_factory=list)
+    motion_mean: list[float] = field(default_factory=list)  # per motion feature (with motion_features)
+    motion_std: list[float] = field(default_factory=list)
     features: str = ""
     train_source: str = ""         # the training data's dataset name or path (recorded by load_data; baselines)
 
@@ -67,10 +70,13 @@ class FrameEncoder(nn.Module):
         self.conv = nn.Sequential(*layers)
         self.proj = nn.Sequential(nn.Linear(channels * size[0] * size[1], c.frame_features), nn.ReLU())
         self.motion = c.motion_features
+        self.motion_scale = Standardize(c.motion_mean, c.motion_std) if c.motion_mean else None
 
     def forward(self, clips, lengths):
         x = clips if self.scale is None else self.scale(clips)
-        motion = flow_terms(x) if self.motion else None
+        motion = flow_terms(clips) if self.motion else None  # of the raw pixels, as fit() measured them
+        if motion is not None and self.motion_scale is not None:
+            motion = self.motion_scale(motion)
         if self.frame_diff:
             previous = torch.cat([x[:, :1], x[:, :-1]], dim=1)
             x = torch.cat([x, x - previous], dim=2)
@@ -171,6 +177,8 @@ class VideoFramesTask(LabelledSequenceTask):
         c = self.config
         c.channels, c.height, c.width = shapes.pop()
         c.mean, c.std = mean_std((s.x for s in data), axis=(0, 2, 3))
+        c.motion_mean, c.motion_std = (mean_std([motion_features(s.x) for s in data]) if c.motion_features
+                                       else ([], []))
         self.validate()
 
 
