@@ -55,6 +55,9 @@ def test_load_warning():
     assert load_warning([0.2, 0.3, 0.3], 2, 2) is None
     assert "loaded" in load_warning([5.0, 4.0, 3.0], 2, 2)
     assert load_warning(None, 2, 2) is None
+    # at the end of a run the load average counts the run's own threads: no warning for those alone
+    assert load_warning([2.1, 1.5, 1.2], 2, 2, own=2.0) is None
+    assert "this run" in load_warning([4.5, 3.0, 2.0], 2, 2, own=2.0)
 
 
 def test_cli_table_json_and_model_file(run, tmp_path):

@@ -116,12 +116,19 @@ def _load() -> list[float] | None:
         return None
 
 
-def load_warning(load: list[float] | None, cpus: int | None, threads: int) -> str | None:
-    """A warning when other work competes for the CPUs (1-minute load average above what is left free)."""
+def load_warning(load: list[float] | None, cpus: int | None, threads: int, own: float = 0.0) -> str | None:
+    """A warning when other work competes for the CPUs (1-minute load average above what is left free).
+
+    ``own`` is the part of the load this process caused itself (its ``threads`` just ran): the load average
+    read at the end of a run counts the benchmark's own threads, which are no competition.
+    """
     if not load or not cpus:
         return None
-    if load[0] > max(0.5, cpus - threads):
-        return (f"the machine is loaded (1-minute load average {load[0]:.1f} on {cpus} CPUs, {threads} used here): "
+    others = load[0] - own
+    if others > max(0.5, cpus - threads):
+        mine = f"of which ~{own:g} this run, " if own else ""
+        return (f"the machine is loaded (1-minute load average {load[0]:.1f} on {cpus} CPUs, {mine}"
+                f"{threads} used here): "
                 f"timings are unreliable; compare ratios, not times, and re-run on an idle machine")
     return None
 
@@ -317,8 +324,8 @@ def _finish(result: BenchResult, threads: int) -> None:
     result.machine["load_average_end"] = _load()
     if result.settings.get("clock") == "cpu":
         return  # CPU time is what this process spent, whatever else runs
-    for load in (start, result.machine["load_average_end"]):
-        warning = load_warning(load, result.machine["cpus"], threads)
+    for load, own in ((start, 0.0), (result.machine["load_average_end"], float(threads))):
+        warning = load_warning(load, result.machine["cpus"], threads, own)
         if warning:
             result.warnings.append(warning)
             break
@@ -326,6 +333,7 @@ def _finish(result: BenchResult, threads: int) -> None:
              if max([p.torch_spread, *p.ort_spread.values()]) > NOISY_SPREAD]
     if noisy:
         result.warnings.append(f"{len(noisy)} of {len(result.points)} points have samples spread more than "
-                               f"{NOISY_SPREAD:.0%} around the median (marked ~): another process competed; "
-                               f"re-run them with more --repeats")
+                               f"{NOISY_SPREAD:.0%} around the median (marked ~): another process "
+                               f"competed, or (on a small VM, even idle) threads were descheduled; compare medians, "
+                               f"re-run with more --repeats")
 
