@@ -31,11 +31,15 @@ from seqkit.core.plugins import load_plugins
 from seqkit.training import TrainConfig, evaluate, prepare, train
 
 # row: (task, data, fixed task options, fixed settings, grid of setting overrides)
-# settings: cell, hidden, layers, bidirectional, dropout, lr, weight_decay, epochs, batch, patience, val_fraction
+# settings: cell, hidden, layers, bidirectional, dropout, lr, weight_decay, epochs, batch, patience, val_fraction,
+# select (the best epoch by validation "metric" or "loss"), lr_schedule (only when not "none")
 FORECAST = {"cell": "gru", "hidden": 32, "epochs": 150, "lr": 3e-3, "batch": 16, "patience": 25}
 ZEROS = {"T": {"skip_init": "zeros"}}
 FORECAST_GRID = [{"T": {"linear_skip": False}}, ZEROS, {"cell": "rnn", **ZEROS}, {"weight_decay": 0.01, **ZEROS},
                  {"T": {"skip_init": "ridge"}}, {"T": {"skip_init": "ridge", "window_norm": True}}]
+COSINE = {"lr_schedule": "cosine"}  # round 3: a learning-rate schedule, not tried before
+FORECAST_GRID += [{"T": {"skip_init": "ridge"}, **COSINE}, {"T": {"skip_init": "ridge", "window_norm": True}, **COSINE},
+                  {"T": {"linear_skip": False}, **COSINE}]
 ROWS = {
     "sunspots": ("forecasting", "sunspots", {"lookback": 22, "horizon": 4}, FORECAST,
                  FORECAST_GRID),
@@ -48,7 +52,9 @@ ROWS = {
     "japanese-vowels": ("speech-frames", "japanese-vowels", {},
                         {"cell": "gru", "hidden": 64, "epochs": 40, "lr": 3e-3, "batch": 32, "patience": 10},
                         [{}, {"bidirectional": True}, {"bidirectional": True, "T": {"pooling": "max"}},
-                         {"bidirectional": True, "hidden": 128}, {"bidirectional": True, "layers": 2, "dropout": 0.2}]),
+                         {"bidirectional": True, "hidden": 128}, {"bidirectional": True, "layers": 2, "dropout": 0.2},
+                         {"bidirectional": True, "epochs": 80, **COSINE},
+                         {"bidirectional": True, "hidden": 128, "epochs": 80, **COSINE}]),
     "basic-motions": ("classification", "basic-motions", {},
                       {"cell": "gru", "hidden": 64, "epochs": 150, "lr": 3e-3, "batch": 8, "patience": 30,
                        "val_fraction": 0.2},
@@ -60,7 +66,9 @@ ROWS = {
                  [{}, {"bidirectional": True, "T": {"pooling": "max"}},
                   {"bidirectional": True, "weight_decay": 0.05, "T": {"pooling": "max", "embedding_dropout": 0.3}},
                   {"bidirectional": True, "weight_decay": 0.05,
-                   "T": {"pooling": "max", "embedding_dropout": 0.5, "min_count": 1}}]),
+                   "T": {"pooling": "max", "embedding_dropout": 0.5, "min_count": 1}},
+                  {"bidirectional": True, "weight_decay": 0.05, **COSINE,
+                   "T": {"pooling": "max", "embedding_dropout": 0.3}}]),
     "spoken-digits": ("speech-frames", "spoken-digits", {},
                       {"cell": "gru", "hidden": 64, "epochs": 40, "lr": 3e-3, "batch": 32, "patience": 10},
                       [{}, {"bidirectional": True}]),
@@ -68,13 +76,16 @@ ROWS = {
                    {"cell": "gru", "hidden": 64, "epochs": 30, "lr": 3e-3, "batch": 32, "patience": 10},
                    [{}, {"bidirectional": True}, {"bidirectional": True, "T": {"train_clips": 2000}},
                     {"bidirectional": True, "T": {"motion_features": True}},
-                    {"bidirectional": True, "T": {"motion_features": True, "train_clips": 2000}}]),
+                    {"bidirectional": True, "T": {"motion_features": True, "train_clips": 2000}},
+                    {"bidirectional": True, "epochs": 50, **COSINE,
+                     "T": {"motion_features": True, "train_clips": 2000}}]),
 }
 
 
 def settings_of(row: str, override: dict) -> dict:
     task, data, options, fixed, _ = ROWS[row]
-    s = {"bidirectional": False, "layers": 1, "dropout": 0.0, "weight_decay": 0.0, "val_fraction": 0.1, **fixed}
+    s = {"bidirectional": False, "layers": 1, "dropout": 0.0, "weight_decay": 0.0, "val_fraction": 0.1,
+         "select": "metric", **fixed}
     s.update({k: v for k, v in override.items() if k != "T"})
     s["T"] = {**options, **override.get("T", {})}
     return s
@@ -98,6 +109,9 @@ def command(row: str, s: dict, seed: int) -> str:
         parts.append(f"--dropout {s['dropout']:g}")
     if s["weight_decay"]:
         parts.append(f"--weight-decay {s['weight_decay']:g}")
+    if s.get("lr_schedule", "none") != "none":
+        parts.append(f"--lr-schedule {s['lr_schedule']}")
+    parts.append(f"--select {s['select']}")
     parts += [f"-T {k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in sorted(s["T"].items())]
     parts.append(f"--seed {seed}")
     return " ".join(parts)
@@ -109,7 +123,8 @@ def run_one(row: str, s: dict, seed: int, runs: Path, plugins) -> dict:
     prepared = prepare(s["cell"], task, data, CellConfig(s["hidden"], s["layers"], s["bidirectional"], s["dropout"]),
                        dict(s["T"]), seed=seed, val_fraction=s["val_fraction"], plugins=plugins)
     config = TrainConfig(epochs=s["epochs"], batch_size=s["batch"], lr=s["lr"], patience=s["patience"],
-                         val_fraction=s["val_fraction"], seed=seed, progress=False, weight_decay=s["weight_decay"])
+                         val_fraction=s["val_fraction"], seed=seed, progress=False, weight_decay=s["weight_decay"],
+                         select=s["select"], lr_schedule=s.get("lr_schedule", "none"))
     run_dir = runs / f"{row}-{abs(hash(key_of(s))) % 10 ** 8}-s{seed}"
     result = train(prepared.composition, prepared.train_data, prepared.val_data, config, run_dir=run_dir)
     seconds = time.perf_counter() - start
