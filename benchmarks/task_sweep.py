@@ -123,10 +123,11 @@ def run_one(row: str, s: dict, seed: int, runs: Path, plugins) -> dict:
     prepared = prepare(s["cell"], task, data, CellConfig(s["hidden"], s["layers"], s["bidirectional"], s["dropout"]),
                        dict(s["T"]), seed=seed, val_fraction=s["val_fraction"], plugins=plugins)
     config = TrainConfig(epochs=s["epochs"], batch_size=s["batch"], lr=s["lr"], patience=s["patience"],
-                         val_fraction=s["val_fraction"], seed=seed, progress=False, weight_decay=s["weight_decay"],
+                         seed=seed, progress=False, weight_decay=s["weight_decay"],
                          select=s["select"], lr_schedule=s.get("lr_schedule", "none"))
     run_dir = runs / f"{row}-{abs(hash(key_of(s))) % 10 ** 8}-s{seed}"
-    result = train(prepared.composition, prepared.train_data, prepared.val_data, config, run_dir=run_dir)
+    result = train(prepared.composition, prepared.train_data, prepared.val_data, config, run_dir=run_dir,
+                   sources=prepared.sources)
     seconds = time.perf_counter() - start
     test = evaluate(run_dir, data, plugins=plugins, plots=False)
     metric = prepared.composition.task.main_metric()[0]
