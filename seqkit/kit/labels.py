@@ -16,8 +16,8 @@ from torch import nn
 
 from seqkit.core.task import Task, TensorSpec
 from seqkit.errors import ConfigError, SeqkitError
-from seqkit.kit.baselines import RidgeClassifier, accuracy, pooled_statistics
-from seqkit.kit.heads import POOLINGS, PooledHead
+from seqkit.kit.baselines import NaiveBayes, RidgeClassifier, accuracy, pooled_statistics
+from seqkit.kit.heads import POOLINGS, PooledHead, StatsSkipHead
 from seqkit.kit.readers import pad, read_arrays
 from seqkit.kit.scaling import check_scaling
 
@@ -79,6 +79,29 @@ def pooled_ridge(train, test, steps=lambda x: x) -> dict[str, float]:
     return {"accuracy": accuracy(predicted, [s.label for s in test])}
 
 
+def ridge_start(train, labels: list[str], steps=lambda x: x) -> tuple:
+    """The ridge baseline (:func:`pooled_ridge`) fitted on ``train``, as :class:`~seqkit.kit.heads.StatsSkipHead`'s
+    start: ``(stats mean, stats std, weight [classes, stats], bias [classes])``, classes in ``labels`` order."""
+    model = RidgeClassifier().fit(np.stack([pooled_statistics(steps(s.x)) for s in train]), [s.label for s in train])
+    order = [model.classes.index(label) for label in labels]
+    ridge = model.ridge
+    return (ridge.mean.astype(np.float32), ridge.std.astype(np.float32), ridge.coef.T[order].astype(np.float32),
+            ridge.y_mean[order].astype(np.float32))
+
+
+def naive_bayes_start(docs: list[list[int]], targets: list[str], labels: list[str], vocab_size: int) -> tuple:
+    """Naive Bayes on token ids as :class:`~seqkit.kit.heads.BagSkipHead`'s start: ``(table [vocab, classes],
+    bias [classes])``; each token's log-probabilities centred over the classes (softmax does not change), ids
+    never seen in training score 0."""
+    model = NaiveBayes().fit(docs, targets)
+    order = [model.classes.index(label) for label in labels]
+    table = np.zeros((vocab_size, len(labels)), np.float32)
+    for token, j in model.vocab.items():
+        column = model.log_prob[order, j]
+        table[token] = column - column.mean()
+    return table, model.log_prior[order].astype(np.float32)
+
+
 class LabelledTask(Task):
     """What every sequence -> label task shares: labels learnt in fit, cross-entropy, accuracy, majority baseline.
 
@@ -91,7 +114,14 @@ class LabelledTask(Task):
                            "unnormalised class scores; softmax gives probabilities")]
 
     def build_head(self, cell_output_size):
+        if getattr(self.config, "linear_skip", False):
+            return self.skip_head(cell_output_size)
         return PooledHead(cell_output_size, self.config.num_classes, self.config.pooling)
+
+    def skip_head(self, cell_output_size):
+        """The head for ``-T linear_skip=true``: :class:`PooledHead` plus the task's strong baseline as a linear
+        path past the cell, started at that baseline's fit (``fit()`` leaves it as ``config._skip_start``)."""
+        raise ConfigError(f"{type(self).__name__} has no linear_skip path")
 
 
     def fit_labels(self, data) -> None:
@@ -123,6 +153,9 @@ class LabelledTask(Task):
         return sample.label
 
     def streaming_problem(self):
+        if getattr(self.config, "linear_skip", False):
+            return ("its head adds a linear model of the whole sequence (-T linear_skip=true), so a chunk's result "
+                    "depends on steps not yet seen; use a model trained without it")
         pooling = self.config.pooling
         if pooling in ("mean", "max"):
             return (f"its head pools the cell outputs with '{pooling}' over the whole sequence, so a chunk's result "
@@ -221,6 +254,18 @@ class LabelledSequenceTask(LabelledTask):
         """``ridge``: a ridge classifier on each sequence's pooled per-feature statistics (mean, std, min, max over
         its steps, and its length) of :meth:`baseline_steps`; penalty by leave-one-out on ``train``."""
         return {"ridge": pooled_ridge(train, test, self.baseline_steps)}
+
+    def skip_head(self, cell_output_size):
+        """:class:`~seqkit.kit.heads.StatsSkipHead`: the ridge baseline on pooled statistics of the raw steps."""
+        c = self.config
+        return StatsSkipHead(cell_output_size, c.num_classes, c.pooling, int(np.prod(self.item_shape())),
+                             getattr(c, "_skip_start", None))
+
+    def fit_skip(self, data) -> None:
+        """With ``linear_skip``: the ridge fit of the training ``data`` as the skip path's start (never saved)."""
+        c = self.config
+        if getattr(c, "linear_skip", False):
+            object.__setattr__(c, "_skip_start", ridge_start(data, c.labels))
 
     def validate(self):
         c = self.config

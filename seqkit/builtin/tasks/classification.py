@@ -24,8 +24,8 @@ from seqkit import hookimpl
 from seqkit.core.task import Dataset, TensorSpec
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.baselines import NaiveBayes, accuracy
-from seqkit.kit.heads import POOLINGS
-from seqkit.kit.labels import Item, LabelledTask, pooled_ridge, read_npz_items
+from seqkit.kit.heads import POOLINGS, BagSkipHead, StatsSkipHead
+from seqkit.kit.labels import Item, LabelledTask, naive_bayes_start, pooled_ridge, read_npz_items, ridge_start
 from seqkit.kit.readers import ARRAY_SUFFIXES, pad, read_table
 from seqkit.kit.scaling import check_scaling, mean_std
 
@@ -41,6 +41,8 @@ class ClassificationConfig:
     embedding_dropout: float = 0.0  # text: dropout on the embedded tokens, in training only
     num_features: int = 0          # > 0: numeric feature sequences instead of tokens
     pooling: str = "last"          # last | mean | max
+    linear_skip: bool = False      # add the strong baseline as a linear path past the cell: naive Bayes on the
+    #                                tokens (text) or ridge on pooled per-feature statistics (numbers)
     labels: list[str] = field(default_factory=list)  # class names, carried into the exported file
     # data and what fit() learns
     text_column: str = "text"
@@ -162,6 +164,20 @@ class ClassificationTask(LabelledTask):
             c.num_features, c.mean, c.std = 0, [], []
         self.validate()
         self._ids = None
+        if c.linear_skip:  # the strong baseline, fitted on the training data, as the skip path's start
+            start = (ridge_start(data, c.labels) if numeric else
+                     naive_bayes_start([self.encode_text(s.x) for s in data], [s.label for s in data], c.labels,
+                                       c.vocab_size))
+            object.__setattr__(c, "_skip_start", start)
+
+    def skip_head(self, cell_output_size):
+        """Text: :class:`~seqkit.kit.heads.BagSkipHead` (naive Bayes' form on the token ids); numbers:
+        :class:`~seqkit.kit.heads.StatsSkipHead` (ridge on pooled per-feature statistics)."""
+        c = self.config
+        start = getattr(c, "_skip_start", None)
+        if c.num_features:
+            return StatsSkipHead(cell_output_size, c.num_classes, c.pooling, c.num_features, start)
+        return BagSkipHead(cell_output_size, c.num_classes, c.pooling, c.vocab_size, start)
 
     def strong_baselines(self, train, test):
         """Text: ``naive Bayes`` (multinomial, add-one smoothing) on the counts of the task's tokens; numbers:

@@ -29,6 +29,7 @@ class SpeechFramesConfig:
     num_coeffs: int = 12           # coefficients per frame (set by fit() from the data)
     num_classes: int = 9
     pooling: str = "mean"          # last | mean | max, over each utterance's valid frames
+    linear_skip: bool = False      # add the ridge baseline on pooled frame statistics as a path past the cell
     # log-mel front end for WAV folders (seqkit.kit.audio.FrontEnd; numpy, outside the model)
     sample_rate: int = 16000
     win_ms: float = 25.0
@@ -135,6 +136,7 @@ class SpeechFramesTask(LabelledSequenceTask):
         c.num_coeffs = widths.pop()
         c.mean, c.std = mean_std(s.x for s in data)
         self.validate()
+        self.fit_skip(data)
 
     def metadata(self):
         meta = super().metadata()
