@@ -51,6 +51,7 @@ def test_a_streaming_file_is_proven_again_by_verify(deployed):
     ("indrnn", "tagging", {"bidirectional": True}, {}, "a bidirectional cell reads each sequence backwards"),
     ("lstm", "classification", {}, {"pooling": "mean"}, "pools the cell outputs with 'mean' over the whole sequence"),
     ("rnn", "speech-frames", {}, {"pooling": "max"}, "pools the cell outputs with 'max' over the whole sequence"),
+    ("gru", "speech-frames", {}, {"pooling": "last", "linear_skip": True}, "adds a linear model of the whole sequence"),
     ("gru", "video-frames", {}, {"height": 8, "width": 8}, "subtracts each frame's predecessor (frame_diff)"),
 ])
 def test_what_cannot_stream_is_refused_with_the_reason(cell, task, cell_config, task_config, reason):
