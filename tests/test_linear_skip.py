@@ -35,6 +35,22 @@ def test_speech_skip_path_starts_as_the_ridge_baseline(plugins):
     np.testing.assert_allclose(skip, expected[:, order], rtol=1e-3, atol=1e-3)
 
 
+def test_video_skip_path_pools_motion_features_as_the_ridge_does(plugins):
+    prepared = prepare("gru", "video-frames", "camera-pan", CellConfig(hidden_size=8),
+                       {"linear_skip": True, "train_clips": 200}, plugins=plugins)
+    task, head = prepared.composition.task, prepared.composition.model.head
+    steps = task.baseline_steps
+    ridge = RidgeClassifier().fit(np.stack([pooled_statistics(steps(s.x)) for s in prepared.train_data]),
+                                  [s.label for s in prepared.train_data])
+    test = task.load_data("camera-pan", "test")[:30]
+    (x, lengths), _ = task.collate(test)
+    with torch.no_grad():
+        skip = head.skip((pooled_stats(head.steps(x), lengths) - head.stats_mean) / head.stats_std).numpy()
+    expected = ridge.ridge.predict(np.stack([pooled_statistics(steps(s.x)) for s in test]))
+    order = [ridge.classes.index(label) for label in task.config.labels]
+    np.testing.assert_allclose(skip, expected[:, order], rtol=1e-3, atol=2e-3)
+
+
 def test_text_skip_path_starts_as_naive_bayes(plugins):
     prepared = prepare("gru", "classification", "fortunes", CellConfig(hidden_size=8), {"linear_skip": True},
                        plugins=plugins)
@@ -52,9 +68,10 @@ def test_text_skip_path_starts_as_naive_bayes(plugins):
 
 
 @pytest.mark.parametrize("task,data", [("speech-frames", "japanese-vowels"), ("classification", "fortunes"),
-                                       ("classification", "basic-motions")])
+                                       ("classification", "basic-motions"), ("video-frames", "camera-pan")])
 def test_a_trained_skip_model_reloads_exports_and_verifies(plugins, tmp_path, task, data):
-    prepared = prepare("gru", task, data, CellConfig(hidden_size=8), {"linear_skip": True}, plugins=plugins)
+    options = {"linear_skip": True, **({"train_clips": 100} if task == "video-frames" else {})}
+    prepared = prepare("gru", task, data, CellConfig(hidden_size=8), options, plugins=plugins)
     result = train(prepared.composition, prepared.train_data[:64], prepared.val_data,
                    TrainConfig(epochs=1, progress=False), run_dir=tmp_path / "run", sources=prepared.sources)
     reloaded = load_run(tmp_path / "run", plugins)

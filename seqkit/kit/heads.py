@@ -59,15 +59,17 @@ def pooled_stats(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
 
 class StatsSkipHead(PooledHead):
-    """:class:`PooledHead` plus a linear model of the pooled statistics of the task's first input (raw values,
-    standardised with the training statistics): the ridge baseline as a path past the cell, so the cell learns
-    what it misses. ``start``: ``(mean, std, weight [classes, stats], bias [classes])``, the ridge fit that
-    ``fit()`` leaves (never saved; a saved run's weights and buffers come from its state dict)."""
+    """:class:`PooledHead` plus a linear model of the pooled statistics of the task's first input (raw values, or
+    ``steps(x)`` per step; standardised with the training statistics): the ridge baseline as a path past the
+    cell, so the cell learns what it misses. ``start``: ``(mean, std, weight [classes, stats], bias [classes])``,
+    the ridge fit that ``fit()`` leaves (never saved; a saved run's weights and buffers come from its state
+    dict)."""
 
     uses_inputs = True
 
-    def __init__(self, in_size: int, num_classes: int, pooling: str, step_features: int, start=None):
+    def __init__(self, in_size: int, num_classes: int, pooling: str, step_features: int, start=None, steps=None):
         super().__init__(in_size, num_classes, pooling)
+        self.steps = steps  # None, or a function of the raw input giving what is pooled per step
         width = 4 * step_features + 1
         mean, std, weight, bias = start if start is not None else (
             torch.zeros(width), torch.ones(width), torch.zeros(num_classes, width), torch.zeros(num_classes))
@@ -79,7 +81,8 @@ class StatsSkipHead(PooledHead):
             self.skip.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
 
     def forward(self, outputs, state, lengths, x, *_):
-        stats = (pooled_stats(x, lengths) - self.stats_mean) / self.stats_std
+        steps = x if self.steps is None else self.steps(x)
+        stats = (pooled_stats(steps, lengths) - self.stats_mean) / self.stats_std
         return (self.proj(pool(outputs, state, lengths, self.pooling)) + self.skip(stats),)
 
 

@@ -258,14 +258,20 @@ class LabelledSequenceTask(LabelledTask):
     def skip_head(self, cell_output_size):
         """:class:`~seqkit.kit.heads.StatsSkipHead`: the ridge baseline on pooled statistics of the raw steps."""
         c = self.config
-        return StatsSkipHead(cell_output_size, c.num_classes, c.pooling, int(np.prod(self.item_shape())),
-                             getattr(c, "_skip_start", None))
+        steps, width = self.skip_steps()
+        return StatsSkipHead(cell_output_size, c.num_classes, c.pooling, width, getattr(c, "_skip_start", None),
+                             steps)
+
+    def skip_steps(self) -> tuple:
+        """``(torch function or None, features per step)``: :meth:`baseline_steps` inside the model, for the
+        ``linear_skip`` head (None: the raw steps)."""
+        return None, int(np.prod(self.item_shape()))
 
     def fit_skip(self, data) -> None:
         """With ``linear_skip``: the ridge fit of the training ``data`` as the skip path's start (never saved)."""
         c = self.config
         if getattr(c, "linear_skip", False):
-            object.__setattr__(c, "_skip_start", ridge_start(data, c.labels))
+            object.__setattr__(c, "_skip_start", ridge_start(data, c.labels, self.baseline_steps))
 
     def validate(self):
         c = self.config

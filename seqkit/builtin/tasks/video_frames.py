@@ -44,6 +44,7 @@ class VideoFramesConfig:
     motion_features: bool = False  # also hand the cell 6 optical-flow terms per frame (seqkit.kit.video),
     #                                standardised with the training clips' mean/std
     pooling: str = "last"
+    linear_skip: bool = False      # add the ridge baseline on pooled motion features as a path past the cell
     train_clips: int = 1000        # camera-pan: clips generated for the train split (test: a quarter as many)
     # learned by fit()
     labels: list[str] = field(default_factory=list)
@@ -168,6 +169,10 @@ class VideoFramesTask(LabelledSequenceTask):
         pooled pixel statistics cannot show (measured on camera-pan: 0.37 accuracy on pixels)."""
         return motion_features(x)
 
+    def skip_steps(self):
+        """The ``linear_skip`` head pools :func:`flow_terms`, the in-graph twin of :meth:`baseline_steps`."""
+        return flow_terms, 6
+
     def fit(self, data):
         self.fit_labels(data)
         shapes = {tuple(s.x.shape[1:]) for s in data}
@@ -180,6 +185,7 @@ class VideoFramesTask(LabelledSequenceTask):
         c.motion_mean, c.motion_std = (mean_std([motion_features(s.x) for s in data]) if c.motion_features
                                        else ([], []))
         self.validate()
+        self.fit_skip(data)
 
 
 @hookimpl
