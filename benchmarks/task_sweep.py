@@ -81,7 +81,8 @@ ROWS = {
                    [{}, {"bidirectional": True}, {"bidirectional": True, "T": {"motion_features": True}},
                     {"bidirectional": True, "T": {"motion_features": True, "train_clips": 2000}},
                     {"bidirectional": True, "epochs": 50, **COSINE,
-                     "T": {"motion_features": True, "train_clips": 2000}}]),
+                     "T": {"motion_features": True, "train_clips": 2000}},
+                    {"bidirectional": True, "T": {"motion_features": True, "train_clips": 2000, **SKIP}}]),
 }
 
 
