@@ -123,7 +123,6 @@ class LabelledTask(Task):
         path past the cell, started at that baseline's fit (``fit()`` leaves it as ``config._skip_start``)."""
         raise ConfigError(f"{type(self).__name__} has no linear_skip path")
 
-
     def fit_labels(self, data) -> None:
         """Labels and class counts from training ``data`` (at least 2 classes)."""
         if len(data) == 0:
