@@ -52,6 +52,13 @@ SLOW_VERIFY = """
 """
 
 
+def _sigint_as_usual():
+    """In the child, before exec: SIGINT back to its default. A suite started in the background by a shell
+    without job control (`make test &`, nohup) inherits SIGINT ignored, and Python then never raises
+    KeyboardInterrupt -- the signal under test would be lost, not handled."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(tmp_path, args, module_source, module_name, phase=""):
     site = write_distribution(tmp_path / "site", f"{module_name.replace('_', '-')}", "1.0",
                               {module_name: module_name}, {module_name: module_source})
@@ -60,7 +67,7 @@ def _start(tmp_path, args, module_source, module_name, phase=""):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
            "MARKER": str(tmp_path / "marker"), "WORKDIR": str(work), "PHASE": phase}
     proc = subprocess.Popen([sys.executable, "-m", "seqkit", *args], cwd=work, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_as_usual)
     deadline = time.monotonic() + 600
     while not (tmp_path / "marker").exists():
         if proc.poll() is not None or time.monotonic() > deadline:
