@@ -9,8 +9,8 @@ from typing import Any
 
 _LAZY = {"TrainConfig": "seqkit.training.config"}
 _LAZY.update({name: "seqkit.training.trainer" for name in
-              ("Prepared", "TrainResult", "evaluate", "load_run", "mean_std", "prepare", "resume", "seed_run_dir",
-               "train")})
+              ("Prepared", "TrainResult", "load_run", "prepare", "resume", "seed_run_dir", "train")})
+_LAZY.update({name: "seqkit.training.evaluation" for name in ("evaluate", "mean_std")})
 _LAZY["dataset_table"] = "seqkit.training.sources"
 __all__ = sorted(_LAZY)
 

@@ -144,3 +144,13 @@ def same_source(record: dict[str, Any] | None, given: Any) -> bool:
     if record["kind"] == "file":
         return Path(given).exists() and str(Path(given).resolve()) == record["source"]
     return given == record["source"]
+
+
+def where(record: dict[str, Any] | None) -> str:
+    """A data record in words, for messages: ``sunspots (train, 0.1 carved from it)``."""
+    if not record:
+        return "no recorded data"
+    if record.get("kind") == "samples":
+        return "samples handed over in Python"
+    carved = f", {record['carved']:g} carved from it" if record.get("carved") else ""
+    return f"{record['source']} ({record['split']}{carved})"

@@ -1,4 +1,5 @@
-"""Training, evaluation and reloading of composed models; docs/training.md shows the API and the run directory.
+"""Training and reloading of composed models (evaluation: :mod:`seqkit.training.evaluation`); docs/training.md shows
+the API and the run directory.
 
 :func:`prepare` loads the data, decides the validation data (the only place that does), lets the task ``fit``
 the training part (labels, vocabulary, normalisation may change the model's shape) and only then composes the
@@ -21,7 +22,6 @@ from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from seqkit._version import __version__
@@ -33,7 +33,7 @@ from seqkit.training import sources as data_sources
 from seqkit.training.config import RESUMABLE, VAL_FRACTION, TrainConfig
 from seqkit.training.data import split_indices, stratify_groups, subset
 from seqkit.training.distributed import Group, current, join
-from seqkit.training.evaluation import plot_name, report
+from seqkit.training.evaluation import first_baseline
 from seqkit.training.loop import Loop
 from seqkit.training.progress import EpochLog
 from seqkit.training.runs import (
@@ -316,7 +316,7 @@ class _Session:
         split, best_epoch = self.selection.split, self.selection.best_epoch
         best = {k[len(split) + 1:]: v for k, v in self.history[best_epoch - 1].items()
                 if k.startswith(split + "_")} if best_epoch else {}
-        return {"best_epoch": best_epoch, "best": best, "baseline": _first(self.baselines),
+        return {"best_epoch": best_epoch, "best": best, "baseline": first_baseline(self.baselines),
                 "baselines": self.baselines, "main_metric": list(self.composition.task.main_metric()),
                 "selected_on": self.selection.describe(), "split": split, "stopped_early": stopped_early}
 
@@ -334,10 +334,6 @@ class _Session:
         self.group.barrier()  # every process returns once the run folder is complete
         return TrainResult(self.run_dir, self.history, final["best_epoch"], final["best"], final["baseline"],
                            stopped_early, self.composition, self.baselines, final["selected_on"])
-
-
-def _first(baselines: dict[str, dict[str, float]]) -> dict[str, float]:
-    return next(iter(baselines.values()), {})
 
 
 # -- runs that describe themselves --------------------------------------------------------------------------------
@@ -411,11 +407,11 @@ def _recorded_differences(saved: dict, given: dict[str, Any]) -> list[str]:
                         for k, v in value.items() if recorded.get(k) != v]
         elif key == "data":
             if not data_sources.same_source(data.get("train"), value):
-                differs.append(f"data {os.fspath(value)!r} (trained on {_where(data.get('train'))})")
+                differs.append(f"data {os.fspath(value)!r} (trained on {data_sources.where(data.get('train'))})")
         elif key == "val_data":
             val = data.get("val")
             if not data_sources.same_source(val, value):
-                differs.append(f"val_data {os.fspath(value)!r} (validated on {_where(val)})")
+                differs.append(f"val_data {os.fspath(value)!r} (validated on {data_sources.where(val)})")
         elif key == "val_fraction":
             if value != data.get("val_fraction", VAL_FRACTION):
                 differs.append(f"val_fraction {value!r} (trained with {data.get('val_fraction')!r})")
@@ -426,70 +422,8 @@ def _recorded_differences(saved: dict, given: dict[str, Any]) -> list[str]:
     return differs
 
 
-def _where(record: dict | None) -> str:
-    if not record:
-        return "no recorded data"
-    if record.get("kind") == "samples":
-        return "samples handed over in Python"
-    carved = f", {record['carved']:g} carved from it" if record.get("carved") else ""
-    return f"{record['source']} ({record['split']}{carved})"
-
-
-def evaluate(run_dir: str | os.PathLike, data: Any = None, split: str = "test", batch_size: int | None = None,
-             device: str = "cpu", plugins: Plugins | None = None, plots: bool = True) -> dict:
-    """Loss and task metrics of a saved run on ``data``, next to the task's baselines.
-
-    ``data``: a dataset name, a path, or samples; None: the test split of the data the run was trained on, as
-    config.json records it. A named dataset (or a file with splits) is read at ``split``. Returns
-    ``{"loss": .., <metric>: .., "samples": n, "data": {source, split}, "baseline": {<metric>: ..},
-    "baselines": {name: {<metric>: ..}}, <task.report: whole-set metrics, per-class scores..>, "plots": [png
-    paths]}``. ``plots``: write the task's PNGs (forecast against actual, confusion matrix) into ``run_dir``.
-    """
-    run_dir = Path(run_dir)
-    plugins = plugins or load_plugins()
-    composition = load_run(run_dir, plugins)
-    saved = read_json(run_dir, CONFIG)
-    task = composition.task
-    if data is None:
-        record = (saved.get("data") or {}).get("test")
-        if not record:
-            raise SeqkitError(f"{run_dir} records no test data (trained on "
-                              f"{_where((saved.get('data') or {}).get('train'))}); give the data to evaluate on "
-                              f"(--data)")
-        samples = data_sources.load(task, record)
-    else:
-        record = data_sources.describe(plugins, composition.task_name, data, split)
-        samples = data if record["kind"] == "samples" else data_sources.load(task, record)
-    if len(samples) == 0:
-        raise SeqkitError("no samples to evaluate")
-    size = batch_size or saved.get("train", {}).get("batch_size", 32)
-    torch_device = resolve_device(device)
-    result: dict[str, Any] = Loop(composition.model.to(torch_device), task, torch_device, size).evaluate(samples)
-    result["samples"] = len(samples)
-    result["data"] = {k: v for k, v in record.items() if k in ("source", "split", "kind")}
-    result["baselines"] = task.baselines(None, samples)
-    result["baseline"] = task.baseline(None, samples) or _first(result["baselines"])
-    source = record.get("source", "data") if record.get("kind") != "samples" else samples
-    name = plot_name(source, record.get("split", split))
-    result.update(report(composition, samples, size, torch_device, run_dir if plots else None, name))
-    return result
-
-
 # -- several seeds ------------------------------------------------------------------------------------------------
 def seed_run_dir(run_dir: str | os.PathLike, seed: int) -> Path:
     """``runs/bm`` -> ``runs/bm-seed1``: where one seed of a several-seed run goes."""
     run_dir = Path(run_dir)
     return run_dir.with_name(f"{run_dir.name}-seed{seed}")
-
-
-def mean_std(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per numeric key found in every row: ``{"mean", "std", "values"}``; std is the sample standard deviation
-    (n - 1 in the denominator; 0 for a single row)."""
-    keys = [k for k in rows[0] if all(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool)
-                                      for r in rows)] if rows else []
-    out = {}
-    for key in keys:
-        values = np.array([float(r[key]) for r in rows])
-        out[key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-                    "values": values.tolist()}
-    return out
