@@ -14,6 +14,19 @@ def one_thread():
 
 
 @pytest.fixture
+def run(tmp_path, monkeypatch):
+    """``run(*args)``: the ``seqkit`` CLI in-process (click's runner) in a fresh working folder; exceptions
+    propagate, so a traceback fails the test instead of hiding in ``result.output``."""
+    from click.testing import CliRunner
+
+    from seqkit.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
 def plugins():
     """A fresh plugin manager for each test: no registry state leaks between tests."""
     return seqkit.load_plugins()

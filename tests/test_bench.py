@@ -4,22 +4,10 @@ import math
 
 import onnxruntime as ort
 import pytest
-from click.testing import CliRunner
 
 import seqkit
-from seqkit.cli import cli
 from seqkit.errors import SeqkitError
 from seqkit.onnx.bench import bench_grid, load_warning, time_interleaved
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-    return invoke
 
 
 def test_grid_points_ratios_and_geomeans():

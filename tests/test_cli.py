@@ -5,19 +5,6 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
-
-from seqkit.cli import cli
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-    return invoke
 
 
 def test_export_gru_with_no_other_argument(run, tmp_path):

@@ -4,12 +4,10 @@ import os
 
 import pytest
 import torch
-from click.testing import CliRunner
 from torch import nn
 
 import seqkit
 from seqkit import Cell, hookimpl
-from seqkit.cli import cli
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.training.diagnose import CellSpec, jacobian_norms, measure_cells
 
@@ -101,13 +99,6 @@ def test_bad_input_is_refused_before_any_work(plugins):
         measure_cells(["gru"], length=0, plugins=plugins)
     with pytest.raises(ConfigError, match="seeds"):
         measure_cells(["gru"], seeds=[], plugins=plugins)
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli, list(args), catch_exceptions=False)
 
 
 def test_cli_table_and_png(run, tmp_path):

@@ -4,21 +4,9 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from deploy_cases import CASES, assert_same, write_input
 
-from seqkit.cli import cli
 from seqkit.runtime import load
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
-    return invoke
 
 
 @pytest.mark.parametrize("case", list(CASES))
