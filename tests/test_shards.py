@@ -165,8 +165,11 @@ def test_each_process_takes_a_strided_share_and_weights_its_loss():
     shares = [Group(World(r, 3)).mine(batch) for r in range(3)]
     assert shares == [[0, 3, 6], [1, 4], [2, 5]]
     weights = [Group(World(r, 3)).weight(len(s), len(batch)) for r, s in enumerate(shares)]
+    assert weights == pytest.approx([9 / 7, 6 / 7, 6 / 7])  # each share's size against an even share
     # DDP averages the gradients: the mean of weight * local mean loss is the global mean loss
-    assert sum(w * len(s) / len(s) for w, s in zip(weights, shares)) / 3 == pytest.approx(1.0)
+    loss = [float(i * i) for i in batch]
+    local = [sum(loss[i] for i in s) / len(s) for s in shares]
+    assert sum(w * m for w, m in zip(weights, local)) / 3 == pytest.approx(sum(loss) / len(loss))
     assert Group().mine(batch) == batch and Group().weight(3, 7) == 1.0
     with pytest.raises(SeqkitError, match="batch size 2 is smaller than the 3 processes"):
         Group(World(0, 3)).check_batch(2)

@@ -191,3 +191,21 @@ def test_cli_train_evaluate_export_and_onnxruntime_reads_labels_and_vocab(tmp_pa
     assert task_meta["labels"][int(logits.argmax())] == "neg"
     result = runner.invoke(cli, ["export", str(tmp_path / "run"), "--cell", "lstm"])
     assert result.exit_code == 1 and "RUN fixes the model" in result.output
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.0, 7])
+def test_prepare_refuses_a_validation_fraction_outside_0_1(plugins, fraction):
+    with pytest.raises(SeqkitError, match=r"val_fraction must be in \[0, 1\)"):
+        prepare("gru", "classification", small_slice(plugins, "basic-motions"), SMALL, val_fraction=fraction,
+                val_data="basic-motions", plugins=plugins)
+
+
+def test_train_reads_task_options_by_their_declared_type(run, tmp_path):
+    """-T text_column=123 names a column called "123" (a str field), for train as for export."""
+    rows = ["123,label"] + [f"{word} {i},{'a' if i % 2 else 'b'}" for i, word in enumerate(["red", "blue"] * 12)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    result = run("train", "--data", "d.csv", "-T", "text_column=123", "--epochs", "1", "--hidden-size", "4",
+                 "--run-dir", "r", "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["composition"]["task_config"]["text_column"] \
+        == "123"

@@ -106,7 +106,7 @@ def train(ctx, cell, task, hidden_size, num_layers, bidirectional, dropout, cell
         base = run_dir or (default_run_dir(cell, task) if seeds else None)
         results = []
         for s in seeds or [seed]:
-            prepared = prepare(cell, task, data, config, dict(options), seed=s, val_data=val_data,
+            prepared = prepare(cell, task, data, config, options, seed=s, val_data=val_data,
                                val_fraction=val_fraction)
             results.append(do_train(
                 prepared.composition, prepared.train_data, prepared.val_data,

@@ -77,17 +77,6 @@ def check_opset(opset: int) -> None:
                           f"{MIN_OPSET - 1} work for some models only)")
 
 
-def _interrupt_in(exc: BaseException) -> BaseException | None:
-    """A KeyboardInterrupt (Ctrl-C, seqkit's SIGTERM) that torch wrapped into its own error, if any."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, KeyboardInterrupt):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
-
-
 def metadata(composition: Composition, opset: int) -> dict[str, str]:
     task = composition.task
     values = {
@@ -161,7 +150,8 @@ def _to_onnx(composition: Composition, model, inputs, outputs, args, opset: int,
                 input_names=[s.name for s in inputs], output_names=[s.name for s in outputs],
                 dynamic_shapes=dynamic_shapes(inputs), custom_translation_table=composition.translations())
     except Exception as exc:
-        interrupt = _interrupt_in(exc)
+        # a KeyboardInterrupt (Ctrl-C, seqkit's SIGTERM) that torch wrapped into its own error
+        interrupt = next((e for e in causes(exc) if isinstance(e, KeyboardInterrupt)), None)
         if interrupt is not None:  # Ctrl-C or SIGTERM during export: not an export failure
             raise type(interrupt)() from None
         if os.environ.get("SEQKIT_DEBUG"):

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqkit.core.compose import Composition
+from seqkit.core.compose import Composition, eval_mode
 from seqkit.core.task import TensorSpec, sample_inputs
 from seqkit.errors import ExportError
 from seqkit.onnx.verify import Check, _compare
@@ -202,16 +202,16 @@ def chunk_checks(chunked: Runner, references: dict[str, Runner], task_inputs: Se
             want = ref(one_call(pos))
             for s in per_seq:
                 record((s.name, f"after each chunk vs 1 call on the prefix ({label})"),
-                       _compare(out[s.name], want[s.name], atol, rtol))
+                       _compare(out[s.name], want[s.name], atol, rtol, label))
     checks = []
     for label, ref in references.items():
         want = ref(one_call(pos))
         for s in per_step:
             got = np.concatenate([np.concatenate(steps[s.name][i]) for i in range(batch)])
             ref_steps = np.concatenate([want[s.name][i, :pos[i]] for i in range(batch)])
-            record((s.name, f"chunks vs 1 call ({label})"), _compare(got, ref_steps, atol, rtol))
+            record((s.name, f"chunks vs 1 call ({label})"), _compare(got, ref_steps, atol, rtol, label))
         for s, o in state:
-            record((o, f"final state vs 1 call ({label})"), _compare(carried[s.name], want[o], atol, rtol))
+            record((o, f"final state vs 1 call ({label})"), _compare(carried[s.name], want[o], atol, rtol, label))
     for (name, what), (max_abs, max_rel, ok, note) in worst.items():
         plan = f"{len(sizes)} chunks of 1..{max(sizes)} steps"
         checks.append(Check(batch, time, f"{name}: {what}", max_abs, max_rel, ok,
@@ -224,20 +224,16 @@ def verify_chunks(parts: StreamingParts, session_run: Runner, atol: float, rtol:
     """:func:`chunk_checks` for an exported streaming model: onnxruntime chunked against onnxruntime in one
     call and against the PyTorch model in one call."""
     model = parts.model
-    was_training = model.training
-    model.eval()
 
     def torch_run(feeds):
         with torch.no_grad():
             values = model(*[torch.from_numpy(feeds[s.name]) for s in parts.inputs])
         return {s.name: v.numpy() for s, v in zip(parts.outputs, values)}
 
-    try:
-        state = [(i, o.name) for i, o in zip(parts.state_inputs, parts.state_outputs)]
+    state = [(i, o.name) for i, o in zip(parts.state_inputs, parts.state_outputs)]
+    with eval_mode(model):
         return chunk_checks(session_run, {"onnxruntime": session_run, "PyTorch": torch_run}, parts.task_inputs,
                             parts.task_outputs, state, atol, rtol, seed)
-    finally:
-        model.train(was_training)
 
 
 def ort_runner(session, outputs: Sequence) -> Runner:

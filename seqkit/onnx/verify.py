@@ -139,9 +139,12 @@ def check_file(proto: onnx.ModelProto, inputs: list[TensorSpec], outputs: list[T
     return problems
 
 
-def _compare(ours: np.ndarray, ref: np.ndarray, atol: float, rtol: float) -> tuple[float, float, bool, str]:
+def _compare(ours: np.ndarray, ref: np.ndarray, atol: float, rtol: float, against: str = "torch",
+             ) -> tuple[float, float, bool, str]:
+    """Largest absolute and relative difference of ``ours`` from ``ref``, whether every value is within
+    ``atol + rtol * |ref|``, and a note on a mismatch (``against`` names what ``ref`` came from)."""
     if ours.shape != ref.shape:
-        return float("inf"), float("inf"), False, f"(shape {ours.shape} vs torch {ref.shape})"
+        return float("inf"), float("inf"), False, f"(shape {ours.shape} vs {against} {ref.shape})"
     if not np.all(np.isfinite(ours)):
         return float("inf"), float("inf"), False, "(non-finite values)"
     diff = np.abs(ours.astype(np.float64) - ref.astype(np.float64))
@@ -321,8 +324,8 @@ def verify_file(path: str, provider: str = "cpu", trace: tuple[int, int] = TRACE
             if ref_got is not None:
                 base = sess.run(ref_feeds) if extra else got
                 for spec, r, g in zip(outputs, ref_got, base):
-                    max_abs, max_rel, ok, note = _compare(np.asarray(r), g, atol, rtol)
-                    note = " ".join(filter(None, (note.replace("torch", "onnxruntime"), extra)))
+                    max_abs, max_rel, ok, note = _compare(np.asarray(r), g, atol, rtol, "onnxruntime")
+                    note = " ".join(filter(None, (note, extra)))
                     report.checks.append(Check(batch, time, spec.name, max_abs, max_rel, ok, note, "reference"))
     if isinstance(meta.get("streaming"), dict):  # chunks with the state carried == one call, on onnxruntime alone
         from seqkit.onnx.streaming import chunk_checks, ort_runner

@@ -69,7 +69,7 @@ def convert(name: str, value: Any, spec: Spec) -> np.ndarray:
     raise InputError(f"input '{name}': dtype {arr.dtype}, the model takes {want} {spec.pretty()}; {hint}")
 
 
-def _first_bad(bad: np.ndarray, batch_axis: int | None) -> tuple[int, tuple]:
+def first_bad(bad: np.ndarray, batch_axis: int | None) -> tuple[int, tuple]:
     """(sample, index within the sample) of the first True in ``bad``."""
     where = tuple(int(i) for i in np.argwhere(bad)[0])
     if batch_axis is None:
@@ -114,7 +114,7 @@ def check_feeds(specs: Sequence[Spec], feeds: Mapping[str, Any], samples: Sequen
         if np.issubdtype(arr.dtype, np.floating):
             finite = np.isfinite(arr)
             if not finite.all():
-                b, idx = _first_bad(~finite, batch_axis)
+                b, idx = first_bad(~finite, batch_axis)
                 value = arr[tuple(np.argwhere(~finite)[0])]
                 original = feeds[spec.name]
                 overflow = isinstance(original, np.ndarray) and original.dtype == np.float64 and np.isfinite(
@@ -127,14 +127,14 @@ def check_feeds(specs: Sequence[Spec], feeds: Mapping[str, Any], samples: Sequen
             high = time[0] if time[0] is not None else np.iinfo(np.int64).max
             bad = (arr < 1) | (arr > high)
             if bad.any():
-                b, _ = _first_bad(bad, batch_axis)
+                b, _ = first_bad(bad, batch_axis)
                 where = f"1..{time[0]} (the 'time' size of input '{time[1]}')" if time[0] is not None else ">= 1"
                 raise InputError(f"input '{spec.name}' {sample_name(samples, b)}: length {int(arr[b])} is outside "
                                  f"{where}; a length counts the valid steps of its sample")
         elif spec.kind == "ids" and spec.high is not None:
             bad = (arr < 0) | (arr >= spec.high)
             if bad.any():
-                b, idx = _first_bad(bad, batch_axis)
+                b, idx = first_bad(bad, batch_axis)
                 value = int(arr[tuple(np.argwhere(bad)[0])])
                 raise InputError(f"input '{spec.name}' {sample_name(samples, b)} step {list(idx)[0] if idx else 0}: "
                                  f"token id {value} is outside 0..{spec.high - 1} (the model's {spec.high} ids); "

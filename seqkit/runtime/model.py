@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from seqkit.errors import InputError, SeqkitError
-from seqkit.runtime.checks import DTYPES, Spec, check_feeds
+from seqkit.runtime.checks import DTYPES, Spec, check_feeds, first_bad, sample_name
 from seqkit.runtime.encode import Encoder, pad_batch
 from seqkit.runtime.results import interpret
 from seqkit.runtime.session import open_session
@@ -103,9 +103,7 @@ class Model:
         values = self.session.session.run(None, checked)
         for spec, value in zip(self.outputs, values):  # checked inputs of extreme size could still overflow
             if value.dtype.kind == "f" and not np.isfinite(value).all():
-                batch_axis = spec.axis("batch")
-                b = int(np.argwhere(~np.isfinite(value))[0][batch_axis]) if batch_axis is not None else 0
-                name = samples[b] if samples is not None and b < len(samples) else f"sample {b}"
+                name = sample_name(samples, first_bad(~np.isfinite(value), spec.axis("batch"))[0])
                 raise SeqkitError(f"output '{spec.name}' {name}: the model computed a non-finite value (inputs of "
                                   f"extreme size?); no result is returned rather than NaN")
         return {s.name: v for s, v in zip(self.outputs, values)}

@@ -123,6 +123,8 @@ def prepare(cell: str, task: str, data: Any, cell_config: CellConfig | None = No
     none, the carved part. The composition is built from the fitted task config, so a vocabulary or label set
     learnt from data sizes the model.
     """
+    if not 0.0 <= val_fraction < 1.0:
+        raise ConfigError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
     plugins = plugins or load_plugins()
     task_cls = plugins.task(task)
     task_obj = task_cls(task_cls.make_config(task_config))
@@ -345,9 +347,7 @@ def _compose_saved(run_dir: Path, saved: dict, plugins: Plugins | None) -> Compo
 def load_run(run_dir: str | os.PathLike, plugins: Plugins | None = None) -> Composition:
     """The trained composition of a run directory: rebuilt by ``compose()`` from config.json, best weights loaded."""
     run_dir = Path(run_dir)
-    config = read_json(run_dir, CONFIG)
-    composition = compose_from_config(config.get("composition") if isinstance(config, dict) else config, plugins,
-                                      where=str(run_dir / CONFIG))
+    composition = _compose_saved(run_dir, read_json(run_dir, CONFIG), plugins)
     try:
         composition.model.load_state_dict(read_weights(run_dir / WEIGHTS))
     except RuntimeError as exc:

@@ -207,8 +207,6 @@ class ForecastingTask(Task):
         if c.season == 0 or not c.columns:  # fixed by the first data loaded: training data
             c.season, c.columns = c.season or season, c.columns or columns
             self.validate()
-        if split == "train" and not c.train_source:
-            c.train_source = source
         n = len(series)
         tail = n - int(round(n * c.test_fraction))
         lo, hi = {"train": (c.lookback, tail - c.horizon), "test": (max(tail, c.lookback), n - c.horizon),
