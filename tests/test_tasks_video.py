@@ -57,6 +57,10 @@ def test_user_npz_and_bad_data(plugins, tmp_path):
         t.load_data(str(tmp_path / "flat.npz"), "train")
     with pytest.raises(ConfigError, match="conv_channels"):
         task(plugins, conv_channels=[])
+    with pytest.raises(ConfigError, match=r"std\[0\] is 0"):  # the encoder would divide by it
+        task(plugins, motion_features=True, motion_mean=[0.0] * 6, motion_std=[0.0] * 6)
+    with pytest.raises(ConfigError, match="5 means and stds for 6 motion features"):
+        task(plugins, motion_features=True, motion_mean=[0.0] * 5, motion_std=[1.0] * 5)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])

@@ -71,10 +71,14 @@ def read_npz_items(path, key: str, tail: tuple, name: str, label_key: str = "lab
     return items
 
 
+def fit_pooled_ridge(train, steps=lambda x: x) -> RidgeClassifier:
+    """A :class:`RidgeClassifier` on :func:`pooled_statistics` of ``steps(item.x)``, fitted on ``train``."""
+    return RidgeClassifier().fit(np.stack([pooled_statistics(steps(s.x)) for s in train]), [s.label for s in train])
+
+
 def pooled_ridge(train, test, steps=lambda x: x) -> dict[str, float]:
-    """Accuracy on ``test`` of a :class:`RidgeClassifier` on :func:`pooled_statistics` of ``steps(item.x)``,
-    fitted on ``train``."""
-    model = RidgeClassifier().fit(np.stack([pooled_statistics(steps(s.x)) for s in train]), [s.label for s in train])
+    """Accuracy on ``test`` of :func:`fit_pooled_ridge` fitted on ``train``."""
+    model = fit_pooled_ridge(train, steps)
     predicted = model.predict(np.stack([pooled_statistics(steps(s.x)) for s in test]))
     return {"accuracy": accuracy(predicted, [s.label for s in test])}
 
@@ -82,7 +86,7 @@ def pooled_ridge(train, test, steps=lambda x: x) -> dict[str, float]:
 def ridge_start(train, labels: list[str], steps=lambda x: x) -> tuple:
     """The ridge baseline (:func:`pooled_ridge`) fitted on ``train``, as :class:`~seqkit.kit.heads.StatsSkipHead`'s
     start: ``(stats mean, stats std, weight [classes, stats], bias [classes])``, classes in ``labels`` order."""
-    model = RidgeClassifier().fit(np.stack([pooled_statistics(steps(s.x)) for s in train]), [s.label for s in train])
+    model = fit_pooled_ridge(train, steps)
     order = [model.classes.index(label) for label in labels]
     ridge = model.ridge
     return (ridge.mean.astype(np.float32), ridge.std.astype(np.float32), ridge.coef.T[order].astype(np.float32),

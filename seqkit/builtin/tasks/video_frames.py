@@ -28,7 +28,7 @@ from seqkit import hookimpl
 from seqkit.core.task import Dataset, TensorSpec, packaged_file
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.labels import Item, LabelledSequenceTask, read_npz_items
-from seqkit.kit.scaling import Standardize, mean_std
+from seqkit.kit.scaling import Standardize, check_scaling, mean_std
 from seqkit.kit.video import MOTIONS, motion_features, pan_clips
 
 
@@ -116,6 +116,7 @@ class VideoFramesTask(LabelledSequenceTask):
             raise ConfigError(f"conv_channels must be a non-empty list of positive sizes, got {c.conv_channels!r}")
         if c.mean and len(c.mean) != c.channels:
             raise ConfigError(f"normalisation has {len(c.mean)} means for {c.channels} channels")
+        check_scaling(c.motion_mean, c.motion_std, 6, "motion feature")  # the encoder divides by motion_std
 
     def inputs(self):
         c = self.config
