@@ -42,6 +42,18 @@ def causes(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
+def first_line(exc: BaseException) -> str:
+    """The first non-blank line of ``str(exc)``, stripped; "" when the message is empty (many exceptions carry a
+    multi-line text whose first line is the reason, and some carry none)."""
+    return next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
+
+
+def described(exc: BaseException) -> str:
+    """``Type: first line`` of an exception, or only ``Type`` when its message is empty."""
+    line = first_line(exc)
+    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
+
+
 def root_cause(exc: BaseException) -> BaseException:
     """The innermost exception of ``exc``'s chain (torch wraps the real reason in several layers)."""
     *_, last = causes(exc)

@@ -323,3 +323,12 @@ def test_a_name_clash_with_a_built_in_is_a_listed_problem(monkeypatch):
     assert loaded.all_problems() == problems
     with pytest.raises(PluginError, match="cell 'gru' is registered by both"):
         seqkit.compose("gru", plugins=loaded)
+
+
+def test_an_exception_is_described_by_its_first_non_blank_line():
+    from seqkit.errors import described, first_line
+
+    assert first_line(RuntimeError("\n  boom  \nthe traceback text")) == "boom"
+    assert described(RuntimeError("\n  boom  \nmore")) == "RuntimeError: boom"
+    # an empty message (torch and onnx raise some) must not fail while the error is being reported
+    assert first_line(ValueError()) == "" and described(ValueError()) == "ValueError"

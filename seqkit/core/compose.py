@@ -13,7 +13,7 @@ from torch import nn
 from seqkit.core.cell import Cell, CellConfig
 from seqkit.core.plugins import Plugins, load_plugins
 from seqkit.core.task import Task, TensorSpec, spec_problems
-from seqkit.errors import ConfigError, PluginError, SeqkitError
+from seqkit.errors import ConfigError, PluginError, SeqkitError, first_line
 
 
 class SequenceModel(nn.Module):
@@ -148,10 +148,6 @@ class _Names:
         return f"task '{self.task_name}' (class {self.task_cls.__qualname__} from {self.task_cls.__module__})"
 
 
-def _first_line(exc: BaseException) -> str:
-    return next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
-
-
 def _call(who: str, what: str, fn):
     """``fn()``; a plugin's own exception becomes one line naming the plugin (a SeqkitError passes unchanged)."""
     try:
@@ -162,10 +158,10 @@ def _call(who: str, what: str, fn):
         raise ConfigError(f"{who} {what}: out of memory; choose smaller sizes") from None
     except Exception as exc:
         if "allocate" in str(exc).lower():  # torch's allocator: "DefaultCPUAllocator: can't allocate memory"
-            raise ConfigError(f"{who} {what}: out of memory ({_first_line(exc)}); choose smaller sizes") from None
+            raise ConfigError(f"{who} {what}: out of memory ({first_line(exc)}); choose smaller sizes") from None
         if os.environ.get("SEQKIT_DEBUG"):
             raise
-        raise PluginError(f"{who} {what}: {type(exc).__name__}: {_first_line(exc)}; fix the plugin (set "
+        raise PluginError(f"{who} {what}: {type(exc).__name__}: {first_line(exc)}; fix the plugin (set "
                           f"SEQKIT_DEBUG=1 for the traceback)") from None
 
 

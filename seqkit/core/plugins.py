@@ -22,6 +22,7 @@ from seqkit.core import hookspecs
 from seqkit.core.cell import Cell
 from seqkit.core.registry import Registry, Source
 from seqkit.core.task import Task
+from seqkit.errors import described
 
 GROUP = "seqkit"
 DISABLE_ENV = "SEQKIT_DISABLE_PLUGINS"
@@ -233,8 +234,7 @@ def _exc_text(exc: BaseException) -> str:
     """``Type: first line`` of an exception; SystemExit says what it is (a plugin calling sys.exit())."""
     if isinstance(exc, SystemExit):
         return f"it called sys.exit({exc.code!r}) (SystemExit)"
-    first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return described(exc)
 
 
 def _snapshot(registry: Registry):

@@ -21,7 +21,7 @@ import torch
 from seqkit._version import __version__
 from seqkit.core.compose import Composition, eval_mode
 from seqkit.core.task import TensorSpec
-from seqkit.errors import ExportError, SeqkitError, VerificationError, causes, root_cause
+from seqkit.errors import ExportError, SeqkitError, VerificationError, causes, described, root_cause
 from seqkit.files import atomic_path
 from seqkit.onnx import DEFAULT_OPSET, LOWEST_OPSET, MIN_OPSET, TRACE_SHAPE
 from seqkit.onnx.streaming import ort_runner, streaming_parts, verify_chunks
@@ -163,8 +163,7 @@ def _to_onnx(composition: Composition, model, inputs, outputs, args, opset: int,
         if inner is not None:
             raise ExportError(f"export failed for {where}: {inner}") from None
         innermost = root_cause(exc)  # torch wraps the cause in "Failed to export the model with torch.export ..."
-        first = next((ln.strip() for ln in str(innermost).splitlines() if ln.strip()), "")
-        raise ExportError(f"torch.onnx.export failed for {where}: {type(innermost).__name__}: {first} (set "
+        raise ExportError(f"torch.onnx.export failed for {where}: {described(innermost)} (set "
                           f"SEQKIT_DEBUG=1 for the traceback)") from None
     finally:
         torch_onnx_log.setLevel(level)

@@ -34,7 +34,7 @@ import torch
 from seqkit.core.compose import compose
 from seqkit.core.config import CellConfig
 from seqkit.core.task import TensorSpec, sample_inputs
-from seqkit.errors import SeqkitError
+from seqkit.errors import SeqkitError, described
 from seqkit.files import atomic_path
 from seqkit.onnx import TRACE_SHAPE
 from seqkit.onnx.verify import META_PREFIX, read_metadata, verification_shapes
@@ -140,8 +140,7 @@ def to_int8(proto: onnx.ModelProto) -> tuple[onnx.ModelProto, dict, dict]:
         try:
             quantize_dynamic(src, dst, weight_type=QuantType.QInt8, op_types_to_quantize=list(INT8_OPS))
         except Exception as exc:
-            raise SeqkitError(f"onnxruntime's dynamic quantization failed: {type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+            raise SeqkitError(f"onnxruntime's dynamic quantization failed: {described(exc)}") from None
         finally:
             root.setLevel(level)
         out = onnx.load(dst)

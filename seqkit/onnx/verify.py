@@ -17,7 +17,7 @@ import torch
 
 from seqkit.core.compose import eval_mode
 from seqkit.core.task import TensorSpec, sample_inputs, spec_problems
-from seqkit.errors import ConfigError, SeqkitError
+from seqkit.errors import ConfigError, SeqkitError, described, first_line
 from seqkit.onnx import TRACE_SHAPE
 from seqkit.runtime import session as runtime
 
@@ -118,7 +118,7 @@ def check_file(proto: onnx.ModelProto, inputs: list[TensorSpec], outputs: list[T
     try:
         onnx.checker.check_model(proto, full_check=True)
     except Exception as exc:  # onnx raises several types
-        problems.append(f"onnx.checker: {str(exc).splitlines()[0]}")
+        problems.append(f"onnx.checker: {described(exc)}")
     for kind, specs, values in (("input", inputs, proto.graph.input), ("output", outputs, proto.graph.output)):
         by_name = {v.name: v for v in values}
         if [v.name for v in values] != [s.name for s in specs]:
@@ -172,7 +172,7 @@ class _Reference:
             self.evaluator = ReferenceEvaluator(proto)
         except Exception as exc:  # an op it does not implement, ...
             self.evaluator = None
-            report.problems.append(f"the reference evaluator could not load the file: {_first(exc)}")
+            report.problems.append(f"the reference evaluator could not load the file: {described(exc)}")
 
     def wants(self, batch: int, time: int) -> bool:
         return self.evaluator is not None and batch * time <= REFERENCE_STEPS
@@ -191,7 +191,8 @@ class _Reference:
         try:
             return self.evaluator.run(None, feeds)
         except Exception as exc:
-            self.report.problems.append(f"the reference evaluator failed at batch={batch} time={time}: {_first(exc)}")
+            self.report.problems.append(f"the reference evaluator failed at batch={batch} time={time}: "
+                                        f"{described(exc)}")
             self.evaluator = None
             return None
 
@@ -211,11 +212,6 @@ def op_types(proto: onnx.ModelProto) -> set[str]:
     for function in proto.functions:
         walk(function.node)
     return found
-
-
-def _first(exc: BaseException) -> str:
-    line = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
-    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
 
 
 def verify_against_torch(model: torch.nn.Module, path: str, inputs: list[TensorSpec], outputs: list[TensorSpec],
@@ -272,7 +268,7 @@ def specs_from_metadata(meta: dict, key: str, path: str) -> list[TensorSpec]:
                 raise TypeError("not a mapping with a shape list")
             specs.append(TensorSpec.from_dict(d))
         except (TypeError, ValueError) as exc:
-            raise SeqkitError(damaged.format(f"entry {i}: {str(exc).splitlines()[0]}")) from None
+            raise SeqkitError(damaged.format(f"entry {i}: {first_line(exc)}")) from None
     problems = spec_problems(specs)
     if problems:
         raise SeqkitError(damaged.format(problems[0]))
@@ -310,7 +306,7 @@ def verify_file(path: str, provider: str = "cpu", trace: tuple[int, int] = TRACE
             got = sess.run(feeds)
         except Exception as exc:  # the metadata does not describe the graph's inputs
             raise SeqkitError(f"{path}: onnxruntime cannot run it on inputs made as its seqkit.inputs metadata "
-                              f"describes ({_first(exc)}); the file is damaged or was not written by "
+                              f"describes ({described(exc)}); the file is damaged or was not written by "
                               f"'seqkit export'") from None
         for spec, value in zip(outputs, got):
             want = tuple(sizes.get(a, a) if isinstance(a, str) else a for a in spec.shape)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import onnxruntime as ort
 
-from seqkit.errors import ProviderError, SeqkitError
+from seqkit.errors import ProviderError, SeqkitError, described
 from seqkit.runtime.providers import PROVIDERS
 
 # The CUDA provider runs float32 MatMul/Gemm in TF32 by default (~2e-4 off float32 on an H100); seqkit turns
@@ -62,7 +62,7 @@ def open_session(model: str | bytes, provider: str = "cpu", threads: int | None 
     try:
         sess = ort.InferenceSession(model, sess_options=options, providers=providers)
     except Exception as exc:
-        raise SeqkitError(f"onnxruntime could not load the model: {str(exc).splitlines()[0]}") from None
+        raise SeqkitError(f"onnxruntime could not load the model: {described(exc)}") from None
     used = sess.get_providers()
     if not used or used[0] != name:
         raise ProviderError(f"asked for {name} but onnxruntime runs with {', '.join(used)}")

@@ -39,7 +39,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from seqkit.errors import SeqkitError
+from seqkit.errors import SeqkitError, described
 
 TIMEOUT_ENV, DEFAULT_TIMEOUT = "SEQKIT_DIST_TIMEOUT", 300.0
 LAUNCHED_ENV = "SEQKIT_NPROC"  # set by launch(): its processes leave printing their errors to it
@@ -234,7 +234,7 @@ def join(device: str = "cpu") -> Iterator[Group]:
                                         timeout=timedelta(seconds=timeout_seconds()))
             except Exception as exc:
                 raise SeqkitError(f"process {world.rank} of {world.size} could not join the others at "
-                                  f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']} ({_first_line(exc)}); "
+                                  f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']} ({described(exc)[:200]}); "
                                   f"check the address, the port and that every process started") from None
             owned = True
     group = Group(world, backend)
@@ -242,7 +242,7 @@ def join(device: str = "cpu") -> Iterator[Group]:
         yield group
     except Exception as exc:
         if world.size > 1 and not isinstance(exc, SeqkitError) and is_peer_failure(exc):
-            raise SeqkitError(f"process {world.rank} of {world.size} {_PEER_MARK} ({_first_line(exc)}); a process "
+            raise SeqkitError(f"process {world.rank} of {world.size} {_PEER_MARK} ({described(exc)[:200]}); a process "
                               f"died or hung; the run folder keeps the last finished epoch: continue with "
                               f"--resume") from None
         raise
@@ -250,11 +250,6 @@ def join(device: str = "cpu") -> Iterator[Group]:
         if owned:
             with contextlib.suppress(Exception):
                 dist.destroy_process_group()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
 
 
 # -- seqkit train --nproc N --------------------------------------------------------------------------------

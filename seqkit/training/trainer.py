@@ -28,7 +28,7 @@ from seqkit._version import __version__
 from seqkit.core.cell import CellConfig
 from seqkit.core.compose import Composition, compose, compose_from_config
 from seqkit.core.plugins import Plugins, load_plugins
-from seqkit.errors import ConfigError, SeqkitError
+from seqkit.errors import ConfigError, SeqkitError, first_line
 from seqkit.training import sources as data_sources
 from seqkit.training.config import RESUMABLE, VAL_FRACTION, TrainConfig
 from seqkit.training.data import split_indices, stratify_groups, subset
@@ -352,7 +352,7 @@ def load_run(run_dir: str | os.PathLike, plugins: Plugins | None = None) -> Comp
         composition.model.load_state_dict(read_weights(run_dir / WEIGHTS))
     except RuntimeError as exc:
         raise SeqkitError(f"{run_dir / WEIGHTS} does not fit the model in config.json: "
-                          f"{str(exc).splitlines()[0]}") from None
+                          f"{first_line(exc)}") from None
     composition.model.eval()
     return composition
 
