@@ -27,6 +27,18 @@ class Standardize(nn.Module):
         return x * self.std + self.mean
 
 
+class ScaleFrames(nn.Module):
+    """The encoder of tasks whose inputs are frames of numbers with lengths: each feature standardised with the
+    mean and std that ``fit()`` put in the config (passed as they are before that); lengths pass through."""
+
+    def __init__(self, mean: Sequence, std: Sequence):
+        super().__init__()
+        self.scale = Standardize(mean, std) if mean else None
+
+    def forward(self, frames, lengths):
+        return (frames if self.scale is None else self.scale(frames)), lengths
+
+
 def mean_std(arrays: Iterable[np.ndarray], axis: tuple = (0,), floor: float = 1e-6,
              chunk_bytes: int = 1 << 26) -> tuple[list, list]:
     """Mean and std (floored; 1.0 where below ``floor``) of ``arrays`` concatenated on axis 0, reduced over

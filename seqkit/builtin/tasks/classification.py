@@ -27,7 +27,7 @@ from seqkit.kit.baselines import NaiveBayes, accuracy
 from seqkit.kit.heads import POOLINGS, BagSkipHead, StatsSkipHead
 from seqkit.kit.labels import Item, LabelledTask, naive_bayes_start, pooled_ridge, read_npz_items, ridge_start
 from seqkit.kit.readers import ARRAY_SUFFIXES, pad, read_table
-from seqkit.kit.scaling import check_scaling, mean_std
+from seqkit.kit.scaling import Standardize, check_scaling, mean_std
 
 PAD, UNK = 0, 1
 TOKEN_RE = re.compile(r"\w+|[^\w\s]")
@@ -68,16 +68,13 @@ class _Encoder(nn.Module):
         super().__init__()
         self.embedding = None if config.num_features else nn.Embedding(config.vocab_size, config.embedding_dim)
         self.dropout = nn.Dropout(config.embedding_dropout) if config.embedding_dropout else None
-        self.normalise = bool(config.num_features and config.mean)
-        if self.normalise:
-            self.register_buffer("mean", torch.tensor(config.mean, dtype=torch.float32), persistent=False)
-            self.register_buffer("std", torch.tensor(config.std, dtype=torch.float32), persistent=False)
+        self.scale = Standardize(config.mean, config.std) if config.num_features and config.mean else None
 
     def forward(self, x, lengths):
         if self.embedding is not None:
             embedded = self.embedding(x)
             return (embedded if self.dropout is None else self.dropout(embedded)), lengths
-        return ((x - self.mean) / self.std if self.normalise else x), lengths
+        return (x if self.scale is None else self.scale(x)), lengths
 
 
 class ClassificationTask(LabelledTask):

@@ -14,14 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from torch import nn
 
 from seqkit import hookimpl
 from seqkit.core.task import Dataset, TensorSpec, packaged_file
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.audio import FrontEnd, wav_folder
 from seqkit.kit.labels import Item, LabelledSequenceTask, read_npz_items
-from seqkit.kit.scaling import Standardize, mean_std
+from seqkit.kit.scaling import ScaleFrames, mean_std
 
 
 @dataclass
@@ -42,15 +41,6 @@ class SpeechFramesConfig:
     std: list[float] = field(default_factory=list)
     features: str = ""             # what the coefficients are, recorded in the exported file
     train_source: str = ""         # the training data's dataset name or path (recorded by load_data; baselines)
-
-
-class _Encoder(nn.Module):
-    def __init__(self, config: SpeechFramesConfig):
-        super().__init__()
-        self.scale = Standardize(config.mean, config.std) if config.mean else None
-
-    def forward(self, frames, lengths):
-        return (frames if self.scale is None else self.scale(frames)), lengths
 
 
 class SpeechFramesTask(LabelledSequenceTask):
@@ -84,7 +74,7 @@ class SpeechFramesTask(LabelledSequenceTask):
         return self.config.num_coeffs
 
     def build_encoder(self):
-        return _Encoder(self.config)
+        return ScaleFrames(self.config.mean, self.config.std)
 
     # -- data ---------------------------------------------------------------------------------------------
     DATASETS = {

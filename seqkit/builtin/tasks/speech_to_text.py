@@ -32,7 +32,7 @@ from seqkit.core.task import Task, TensorSpec
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.audio import FrontEnd, wav_features
 from seqkit.kit.readers import pad, read_arrays, read_table
-from seqkit.kit.scaling import Standardize, mean_std
+from seqkit.kit.scaling import ScaleFrames, mean_std
 from seqkit.runtime.ctc import edit_distance, error_rate, greedy_decode
 
 DATASETS = {
@@ -69,15 +69,6 @@ class SpeechToTextConfig:
     mean: list = field(default_factory=list)
     std: list = field(default_factory=list)
     baseline_text: str = ""        # the best constant transcription on the training data
-
-
-class _Encoder(nn.Module):
-    def __init__(self, config: SpeechToTextConfig):
-        super().__init__()
-        self.scale = Standardize(config.mean, config.std) if config.mean else None
-
-    def forward(self, frames, lengths):
-        return (frames if self.scale is None else self.scale(frames)), lengths
 
 
 class _Head(nn.Module):
@@ -129,7 +120,7 @@ class SpeechToTextTask(Task):
         return self.config.num_coeffs
 
     def build_encoder(self):
-        return _Encoder(self.config)
+        return ScaleFrames(self.config.mean, self.config.std)
 
     def build_head(self, cell_output_size):
         return _Head(cell_output_size, self.symbols())
