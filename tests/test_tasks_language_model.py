@@ -39,6 +39,18 @@ def test_windows_vocabulary_and_bigram_baseline(plugins, tmp_path):
         t.load_data(str(tmp_path / "t.txt"), "later")
 
 
+def test_data_goes_through_the_shared_dataset_dispatch(plugins, tmp_path):
+    """Built-in names, files and their errors are Task.load_data's, like every other task's."""
+    t = task(plugins)
+    assert type(t).dataset_splits("fortunes") == ("train", "test")
+    assert len(t.load_data("fortunes", "test").text) > 20_000
+    with pytest.raises(SeqkitError, match=r"'novel' is neither a file nor a built-in dataset of this task "
+                                          r"\(fortunes\); or give a .txt file"):
+        t.load_data("novel")
+    with pytest.raises(SeqkitError, match="is not a file; give a .txt file"):
+        t.load_data(str(tmp_path))
+
+
 def test_state_shapes_come_from_the_cell(plugins):
     lstm = seqkit.compose("lstm", "language-model", CellConfig(hidden_size=6, num_layers=2), plugins=plugins)
     names = [s.name for s in lstm.task.inputs()], [s.name for s in lstm.task.outputs()]

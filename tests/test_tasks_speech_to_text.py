@@ -38,6 +38,18 @@ def test_digit_strings_hold_out_two_voices(plugins):
     assert 0.3 < base["cer"] < 1.0 and 0.5 < base["wer"] <= 1.0
 
 
+def test_data_goes_through_the_shared_dataset_dispatch(plugins, tmp_path):
+    t = task(plugins)
+    assert type(t).dataset_splits("digit-strings") == ("train", "test")
+    with pytest.raises(SeqkitError, match="dataset 'digit-strings' has splits train and test, not 'val'"):
+        t.load_data("digit-strings", "val")
+    with pytest.raises(SeqkitError, match=r"'words' is neither a file nor a built-in dataset of this task "
+                                          r"\(digit-strings\); or give a CSV/TSV/JSONL manifest"):
+        t.load_data("words")
+    with pytest.raises(SeqkitError, match="is not a file; give a CSV/TSV/JSONL manifest"):
+        t.load_data(str(tmp_path))
+
+
 def test_shipped_wavs_are_held_out_utterances(plugins):
     """The WAVs (a held-out voice) give, through the numpy front end, frames of a test utterance (uint8 storage)."""
     test = task(plugins).load_data("digit-strings", "test")

@@ -24,24 +24,18 @@ from __future__ import annotations
 import math
 import string
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from seqkit import hookimpl
-from seqkit.core.task import Task, TensorSpec
+from seqkit.core.task import Dataset, Task, TensorSpec, packaged_file
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.readers import read_table
 
 UNK = 0
 DEFAULT_VOCAB = sorted(set(string.printable) - set("\t\r\x0b\x0c"))
-DATASETS = {
-    "fortunes": "fortune-cookie quotes (Debian fortunes, BSD; the classification fixture's texts): 4 categories, "
-                "quotes joined by newlines, ~64k characters train / ~27k test",
-}
 #: state tensor names by count: (inputs, outputs)
 STATE_NAMES = {1: (["h0"], ["hn"]), 2: (["h0", "c0"], ["hn", "cn"])}
 
@@ -166,23 +160,23 @@ class LanguageModelTask(Task):
         return _Head(cell_output_size, self.vocab_size())
 
     # -- data ---------------------------------------------------------------------------------------------
-    @classmethod
-    def datasets(cls):
-        return dict(DATASETS)
+    DATASETS = {
+        "fortunes": Dataset("fortune-cookie quotes (Debian fortunes, BSD; the classification fixture's texts): 4 "
+                            "categories, quotes joined by newlines, ~64k characters train / ~27k test",
+                            file="classification/fortunes_{split}.csv"),
+    }
+    FILES = ("a .txt file or a CSV/TSV/JSONL with a text column (-T text_column=..; rows joined by newlines), its last "
+             "test_fraction being the test split")
+    FILE_SPLITS = ("train", "test", "all", "val")
 
-    def load_data(self, source, split="train"):
-        source = str(source)
-        if source in DATASETS:
-            if split not in ("train", "test"):
-                raise SeqkitError(f"dataset {source!r} has splits train and test, not {split!r}")
-            ref = resources.files("seqkit.datasets") / "classification" / f"fortunes_{split}.csv"
-            with resources.as_file(ref) as path:
-                rows = read_table(path, ("text",))
-            return Windows("".join(str(row["text"]) + "\n" for _, row in rows), self.config, f"{source} ({split})")
-        path = Path(source)
+    def load_dataset(self, name, split):
+        with packaged_file(self.DATASETS[name].file.format(split=split)) as path:
+            rows = read_table(path, ("text",))
+        return Windows("".join(str(row["text"]) + "\n" for _, row in rows), self.config, f"{name} ({split})")
+
+    def load_file(self, path, split, name):
         if not path.is_file():
-            raise SeqkitError(f"{source!r} is neither a file nor a built-in dataset ({', '.join(DATASETS)}); give a "
-                              f".txt file or a CSV with a {self.config.text_column!r} column")
+            raise SeqkitError(f"{path} is not a file; give {self.FILES}")
         if path.suffix.lower() == ".txt":
             try:
                 text = path.read_text(encoding="utf-8")
@@ -191,8 +185,6 @@ class LanguageModelTask(Task):
         else:
             col = self.config.text_column
             text = "".join(str(row[col]) + "\n" for _, row in read_table(path, (col,)))
-        if split not in ("train", "test", "all", "val"):
-            raise SeqkitError(f"a text file has splits train, test (its last test_fraction) and all, not {split!r}")
         cut = len(text) - int(round(len(text) * self.config.test_fraction))
         part = {"train": text[:cut], "test": text[cut:]}.get(split, text)  # all / val (--val-data FILE): all of it
         if len(part) < 2:

@@ -20,25 +20,19 @@ concatenated), ``lengths [items]`` and ``texts [items]``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from seqkit import hookimpl
-from seqkit.core.task import Task, TensorSpec
+from seqkit.core.task import Dataset, Task, TensorSpec, packaged_file
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.audio import FrontEnd, wav_features
 from seqkit.kit.readers import pad, read_arrays, read_table
 from seqkit.kit.scaling import ScaleFrames, mean_std
 from seqkit.runtime.ctc import edit_distance, error_rate, greedy_decode
 
-DATASETS = {
-    "digit-strings": "2-5 digit words ('seven two nine') synthesised by espeak-ng, 8 voices x 3 speeds x 2 pitches x "
-                     "12 strings, 20 log-mel energies per 10 ms frame; test = 2 voices unseen in training, 432/144",
-}
 DEFAULT_ALPHABET = list(" 'abcdefghijklmnopqrstuvwxyz")
 
 
@@ -126,20 +120,16 @@ class SpeechToTextTask(Task):
         return _Head(cell_output_size, self.symbols())
 
     # -- data ---------------------------------------------------------------------------------------------
-    @classmethod
-    def datasets(cls):
-        return dict(DATASETS)
+    DATASETS = {
+        "digit-strings": Dataset("2-5 digit words ('seven two nine') synthesised by espeak-ng, 8 voices x 3 speeds x "
+                                 "2 pitches x 12 strings, 20 log-mel energies per 10 ms frame; test = 2 voices unseen "
+                                 "in training, 432/144", file="speech/digit_strings.npz"),
+    }
+    FILES = "a CSV/TSV/JSONL manifest with columns audio and text, or an .npz with frames, lengths, texts"
 
-    def load_data(self, source, split="train"):
-        source = str(source)
-        if source in DATASETS:
-            if split not in ("train", "test"):
-                raise SeqkitError(f"dataset {source!r} has splits train and test, not {split!r}")
-            return self._builtin(split)
-        path = Path(source)
+    def load_file(self, path, split, name):
         if not path.is_file():
-            raise SeqkitError(f"{source!r} is neither a file nor a built-in dataset ({', '.join(DATASETS)}); give "
-                              f"a CSV manifest with columns audio and text, or an .npz with frames, lengths, texts")
+            raise SeqkitError(f"{path} is not a file; give {self.FILES}")
         if path.suffix.lower() == ".npz":
             a = read_arrays(path, ("frames", "lengths", "texts"))
             return self._concatenated(a["frames"].astype(np.float32), a["lengths"], a["texts"], str(path))
@@ -153,12 +143,11 @@ class SpeechToTextTask(Task):
             items.append(Utterance(wav_features(wav, fe), normalise(row["text"]), f"{path} line {line}"))
         return items
 
-    def _builtin(self, split: str) -> list[Utterance]:
-        with resources.as_file(resources.files("seqkit.datasets") / "speech" / "digit_strings.npz") as path:
-            with np.load(path, allow_pickle=False) as z:
-                a = {k: z[k] for k in z.files}
+    def load_dataset(self, name, split):
+        with packaged_file(self.DATASETS[name].file) as path, np.load(path, allow_pickle=False) as z:
+            a = {k: z[k] for k in z.files}
         frames = a["low"] + a["step"] * a["codes"].astype(np.float32)
-        items = self._concatenated(frames, a["lengths"], a["texts"], f"digit-strings ({split})")
+        items = self._concatenated(frames, a["lengths"], a["texts"], f"{name} ({split})")
         keep = (a["voice"] >= 6) == (split == "test")  # voices 6 and 7 are held out
         return [items[i] for i in np.flatnonzero(keep)]
 
