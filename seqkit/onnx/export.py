@@ -24,7 +24,7 @@ from seqkit.core.task import TensorSpec
 from seqkit.errors import ExportError, SeqkitError, VerificationError, causes, described, root_cause
 from seqkit.files import atomic_path
 from seqkit.onnx import DEFAULT_OPSET, LOWEST_OPSET, MIN_OPSET, TRACE_SHAPE
-from seqkit.onnx.streaming import ort_runner, streaming_parts, verify_chunks
+from seqkit.onnx.streaming import StreamingParts, ort_runner, streaming_parts, verify_chunks
 from seqkit.onnx.verify import (
     META_PREFIX,
     Report,
@@ -113,6 +113,12 @@ def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET, streaming: boo
     (:mod:`seqkit.onnx.lowering.rewrite`); ``auto`` picks per op for ``provider``. What was done is recorded in
     the ``seqkit.lowering`` metadata.
     """
+    return _build(composition, opset, streaming, lowering, provider)[0]
+
+
+def _build(composition: Composition, opset: int, streaming: bool, lowering: str,
+           provider: str) -> tuple[onnx.ModelProto, StreamingParts | None]:
+    """:func:`to_onnx`, and the streaming parts it exported (None without ``streaming``), for verification."""
     from seqkit.onnx.lowering.rewrite import resolve
 
     resolve(lowering, provider)  # an unknown name fails before the export
@@ -124,13 +130,13 @@ def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET, streaming: boo
     task, model = composition.task, composition.model
     inputs, outputs = task.inputs(), task.outputs()
     args = task.example_inputs(*TRACE_SHAPE)
-    extra_metadata = {}
+    extra_metadata, parts = {}, None
     if streaming:
         parts = streaming_parts(composition)  # refuses, with the reason, what cannot stream
         model, inputs, outputs, args = parts.model, parts.inputs, parts.outputs, parts.example_inputs(*TRACE_SHAPE)
         extra_metadata = {META_PREFIX + k: json.dumps(v, sort_keys=True) for k, v in parts.metadata().items()}
     with eval_mode(model):  # dropout off; the model's training mode is restored afterwards
-        return _to_onnx(composition, model, inputs, outputs, args, opset, extra_metadata, lowering, provider)
+        return _to_onnx(composition, model, inputs, outputs, args, opset, extra_metadata, lowering, provider), parts
 
 
 def _to_onnx(composition: Composition, model, inputs, outputs, args, opset: int, extra_metadata: dict,
@@ -198,20 +204,19 @@ def export(composition: Composition, output: str | os.PathLike, *, opset: int = 
     check_opset(opset)
     _prepare_target(output, force)
     start = _time.perf_counter()
-    proto = to_onnx(composition, opset, streaming=streaming, lowering=lowering, provider=provider)
-    task = composition.task
-    model, inputs, outputs = composition.model, task.inputs(), task.outputs()
-    if streaming:
-        parts = streaming_parts(composition)
+    proto, parts = _build(composition, opset, streaming, lowering, provider)
+    if parts is None:
+        model, inputs, outputs = composition.model, composition.task.inputs(), composition.task.outputs()
+    else:
         model, inputs, outputs = parts.model, parts.inputs, parts.outputs
     with atomic_path(output) as tmp:
         onnx.save(proto, tmp)
         if verify:
+            session = open_session(tmp, provider)  # one session for every check below
             report = verify_against_torch(model, tmp, inputs, outputs, provider=provider, atol=atol, rtol=rtol,
-                                          reference=reference)
+                                          reference=reference, session=session)
             report.path = str(output)
-            if streaming:  # chunks of random sizes with the state carried == one call (ort and PyTorch)
-                session = open_session(tmp, provider)
+            if parts is not None:  # chunks of random sizes with the state carried == one call (ort and PyTorch)
                 report.checks += verify_chunks(parts, ort_runner(session, outputs), report.atol, report.rtol)
             if not report.ok:
                 raise VerificationError(f"the ONNX model does not match PyTorch ({len(report.failures())} failures, "

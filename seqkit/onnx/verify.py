@@ -216,18 +216,20 @@ def op_types(proto: onnx.ModelProto) -> set[str]:
 
 def verify_against_torch(model: torch.nn.Module, path: str, inputs: list[TensorSpec], outputs: list[TensorSpec],
                          provider: str = "cpu", atol: float | None = None, rtol: float | None = None,
-                         trace: tuple[int, int] = TRACE_SHAPE, seed: int = 1234, reference: bool = False) -> Report:
+                         trace: tuple[int, int] = TRACE_SHAPE, seed: int = 1234, reference: bool = False,
+                         session: runtime.Session | None = None) -> Report:
     """Run ``path`` on onnxruntime and ``model`` in PyTorch on the same random padded inputs; compare.
 
     ``reference``: also run the file on ``onnx.reference.ReferenceEvaluator`` at the small shapes and compare
-    it with PyTorch the same way (checks with ``runtime="reference"``).
+    it with PyTorch the same way (checks with ``runtime="reference"``). ``session``: an open onnxruntime session
+    on ``path`` for ``provider``, to share with later checks (opened here when None).
     """
     check_tolerances(atol, rtol)
     d_atol, d_rtol = runtime.TOLERANCES[provider] if provider in runtime.TOLERANCES else (None, None)
     atol = d_atol if atol is None else atol
     rtol = d_rtol if rtol is None else rtol
     proto = onnx.load(path)
-    sess = runtime.open_session(proto.SerializeToString(), provider)
+    sess = session if session is not None else runtime.open_session(proto.SerializeToString(), provider)
     report = Report(str(path), provider, sess.providers_used, atol, rtol, metadata=read_metadata(proto),
                     opset=file_opset(proto))
     report.problems += check_file(proto, inputs, outputs)
