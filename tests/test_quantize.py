@@ -106,3 +106,16 @@ def test_cli(motions, tmp_path, monkeypatch):
     assert data["written"] and data["mode"] == "int8" and data["quantized"]["size_bytes"] > 0
     none = runner.invoke(cli, ["quantize", str(motions)])
     assert none.exit_code == 1 and "choose --int8 or --fp16" in none.output
+
+
+def test_a_damaged_config_is_one_line_naming_the_file(motions, tmp_path, monkeypatch):
+    proto = onnx.load(motions)
+    for prop in proto.metadata_props:
+        if prop.key == "seqkit.config":
+            prop.value = json.dumps({**json.loads(prop.value), "cell_config": {"hidden": 16}})
+    onnx.save(proto, tmp_path / "bad.onnx")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["quantize", "bad.onnx", "--int8", "--data", "basic-motions"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "bad.onnx: its seqkit.config metadata: cell config has no option hidden" in result.output
+    assert not (tmp_path / "bad.int8.onnx").exists()

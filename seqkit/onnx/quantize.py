@@ -31,8 +31,7 @@ import numpy as np
 import onnx
 import torch
 
-from seqkit.core.compose import compose
-from seqkit.core.config import CellConfig
+from seqkit.core.compose import compose_from_config
 from seqkit.core.task import TensorSpec, sample_inputs
 from seqkit.errors import SeqkitError, described
 from seqkit.files import atomic_path
@@ -267,6 +266,8 @@ def quantize(path: str | os.PathLike, mode: str, output: str | os.PathLike | Non
     if not output.parent.is_dir():
         raise SeqkitError(f"cannot write {output}: folder {output.parent} does not exist; create it first")
     inputs = [TensorSpec.from_dict(d) for d in meta["inputs"]]
+    # the task measures the metric on --data: rebuilt (and a damaged config refused) before any work
+    composition = compose_from_config(config, where=f"{path}: its seqkit.config metadata") if data is not None else None
 
     quantized, done, stays = to_int8(proto) if mode == "int8" else to_fp16(proto)
     del quantized.metadata_props[:]
@@ -287,8 +288,6 @@ def quantize(path: str | os.PathLike, mode: str, output: str | os.PathLike | Non
     notes.append(f"latency: median of 9 interleaved samples at batch {LATENCY_SHAPE[0]}, time {LATENCY_SHAPE[1]} "
                  f"({clock} clock)")
     if data is not None:
-        composition = compose(config["cell"], config["task"], CellConfig(**config["cell_config"]),
-                              config["task_config"])
         items = composition.task.load_data(str(data), split)
         samples = len(items)
         if not samples:
