@@ -139,7 +139,7 @@ def check_file(proto: onnx.ModelProto, inputs: list[TensorSpec], outputs: list[T
     return problems
 
 
-def _compare(ours: np.ndarray, ref: np.ndarray, atol: float, rtol: float, against: str = "torch",
+def compare(ours: np.ndarray, ref: np.ndarray, atol: float, rtol: float, against: str = "torch",
              ) -> tuple[float, float, bool, str]:
     """Largest absolute and relative difference of ``ours`` from ``ref``, whether every value is within
     ``atol + rtol * |ref|``, and a note on a mismatch (``against`` names what ``ref`` came from)."""
@@ -250,7 +250,7 @@ def verify_against_torch(model: torch.nn.Module, path: str, inputs: list[TensorS
                     runs.append(("reference", ref_got, torch_run(ref_feeds) if note else runs[0][2], note))
             for name, values, want, extra in runs:
                 for spec, g, w in zip(outputs, values, want):
-                    max_abs, max_rel, ok, note = _compare(np.asarray(g), w, atol, rtol)
+                    max_abs, max_rel, ok, note = compare(np.asarray(g), w, atol, rtol)
                     report.checks.append(Check(batch, time, spec.name, max_abs, max_rel, ok,
                                                " ".join(filter(None, (note, extra))), name))
     return report
@@ -322,7 +322,7 @@ def verify_file(path: str, provider: str = "cpu", trace: tuple[int, int] = TRACE
             if ref_got is not None:
                 base = sess.run(ref_feeds) if extra else got
                 for spec, r, g in zip(outputs, ref_got, base):
-                    max_abs, max_rel, ok, note = _compare(np.asarray(r), g, atol, rtol, "onnxruntime")
+                    max_abs, max_rel, ok, note = compare(np.asarray(r), g, atol, rtol, "onnxruntime")
                     note = " ".join(filter(None, (note, extra)))
                     report.checks.append(Check(batch, time, spec.name, max_abs, max_rel, ok, note, "reference"))
     if isinstance(meta.get("streaming"), dict):  # chunks with the state carried == one call, on onnxruntime alone
