@@ -229,9 +229,13 @@ def bench_grid(cells=DEFAULT_CELLS, batches=DEFAULT_BATCHES, times=DEFAULT_TIMES
                lowerings=("auto",), repeats: int = 15, threads: int = 2, provider: str = "cpu",
                precision: str = "float32", progress=None, clock: str = "wall") -> BenchResult:
     """Time PyTorch eager against onnxruntime over the grid ``cells x hiddens x batches x times``."""
+    from seqkit.onnx.lowering.rewrite import resolve
+
     _check_grid(batches, times, repeats, threads, clock, provider, precision)
-    _set_threads(threads)
     lowerings = list(lowerings)
+    for low in lowerings:
+        resolve(low, provider)  # an unknown name fails before anything is built
+    _set_threads(threads)
     info = machine(threads)
     result = BenchResult([], lowerings, _settings(task, task_config, cell_config, repeats, threads, provider,
                                                    precision, lowerings, clock), info)
