@@ -105,20 +105,15 @@ def _prepare_target(output: Path, force: bool) -> None:
 
 
 def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET, streaming: bool = False, lowering: str = "auto",
-            provider: str = "cpu") -> onnx.ModelProto:
+            provider: str = "cpu", parts: StreamingParts | None = None) -> onnx.ModelProto:
     """The ONNX model (with seqkit metadata) for ``composition``; nothing is written.
 
     ``streaming``: the recurrent state as inputs and outputs (:mod:`seqkit.onnx.streaming`). ``lowering``
     (``auto``, ``native``, ``scan``, ``native-masked``) says how native recurrent nodes are written
     (:mod:`seqkit.onnx.lowering.rewrite`); ``auto`` picks per op for ``provider``. What was done is recorded in
-    the ``seqkit.lowering`` metadata.
+    the ``seqkit.lowering`` metadata. ``parts``: with ``streaming``, the :func:`streaming_parts` of ``composition``
+    if the caller already built them (:func:`export` verifies with the same ones).
     """
-    return _build(composition, opset, streaming, lowering, provider)[0]
-
-
-def _build(composition: Composition, opset: int, streaming: bool, lowering: str,
-           provider: str) -> tuple[onnx.ModelProto, StreamingParts | None]:
-    """:func:`to_onnx`, and the streaming parts it exported (None without ``streaming``), for verification."""
     from seqkit.onnx.lowering.rewrite import resolve
 
     resolve(lowering, provider)  # an unknown name fails before the export
@@ -130,13 +125,14 @@ def _build(composition: Composition, opset: int, streaming: bool, lowering: str,
     task, model = composition.task, composition.model
     inputs, outputs = task.inputs(), task.outputs()
     args = task.example_inputs(*TRACE_SHAPE)
-    extra_metadata, parts = {}, None
+    extra_metadata = {}
     if streaming:
-        parts = streaming_parts(composition)  # refuses, with the reason, what cannot stream
+        if parts is None:
+            parts = streaming_parts(composition)  # refuses, with the reason, what cannot stream
         model, inputs, outputs, args = parts.model, parts.inputs, parts.outputs, parts.example_inputs(*TRACE_SHAPE)
         extra_metadata = {META_PREFIX + k: json.dumps(v, sort_keys=True) for k, v in parts.metadata().items()}
     with eval_mode(model):  # dropout off; the model's training mode is restored afterwards
-        return _to_onnx(composition, model, inputs, outputs, args, opset, extra_metadata, lowering, provider), parts
+        return _to_onnx(composition, model, inputs, outputs, args, opset, extra_metadata, lowering, provider)
 
 
 def _to_onnx(composition: Composition, model, inputs, outputs, args, opset: int, extra_metadata: dict,
@@ -204,7 +200,8 @@ def export(composition: Composition, output: str | os.PathLike, *, opset: int = 
     check_opset(opset)
     _prepare_target(output, force)
     start = _time.perf_counter()
-    proto, parts = _build(composition, opset, streaming, lowering, provider)
+    parts = streaming_parts(composition) if streaming else None  # refuses, with the reason, what cannot stream
+    proto = to_onnx(composition, opset, streaming=streaming, lowering=lowering, provider=provider, parts=parts)
     if parts is None:
         model, inputs, outputs = composition.model, composition.task.inputs(), composition.task.outputs()
     else:
