@@ -85,3 +85,34 @@ def test_cli_errors_are_one_line(run, tmp_path):
 def test_help_explains_with_an_example(run, command):
     result = run(*command, "--help")
     assert result.exit_code == 0 and "Example" in result.output
+
+
+def _with_config(source, target, **changes):
+    """A copy of the ONNX file ``source`` whose seqkit.config metadata has ``changes`` applied."""
+    import onnx
+
+    proto = onnx.load(source)
+    for prop in proto.metadata_props:
+        if prop.key == "seqkit.config":
+            prop.value = json.dumps({**json.loads(prop.value), **changes})
+    onnx.save(proto, target)
+
+
+def test_a_model_file_is_read_once_and_a_damaged_config_is_one_line(run, tmp_path, monkeypatch):
+    import onnx
+
+    from seqkit.onnx.bench import bench_model
+
+    composition = seqkit.compose("gru", "classification", seqkit.CellConfig(hidden_size=4), {"embedding_dim": 3})
+    seqkit.export(composition, tmp_path / "g.onnx")
+    _with_config(tmp_path / "g.onnx", tmp_path / "bad.onnx", cell_config={"hidden": 4})
+    loads = []
+    real_session = ort.InferenceSession
+    monkeypatch.setattr(ort, "InferenceSession", lambda *a, **k: loads.append(a[0]) or real_session(*a, **k))
+    monkeypatch.setattr(onnx, "load", lambda *a, **k: pytest.fail("bench read the file a second time"))
+    result = bench_model(tmp_path / "g.onnx", batches=[1], times=[2], repeats=3, threads=1)
+    assert loads == [str(tmp_path / "g.onnx")] and result.lowerings == ["auto"]
+    assert [(p.cell, p.hidden) for p in result.points] == [("gru", 4)]
+    bad = run("bench", "bad.onnx", "--batch", "1", "--time", "2", "--repeats", "3", "--threads", "1")
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    assert "bad.onnx: its seqkit.config metadata: cell config has no option hidden" in bad.output

@@ -166,3 +166,32 @@ def test_auto_follows_the_rule_per_cell_and_provider(tmp_path):
         assert cuda["nodes"] == [[cell.upper(), AUTO["cuda"][cell.upper()]]]
     with pytest.raises(ExportError, match="unknown lowering"):
         seqkit.to_onnx(composition, lowering="fast")
+
+
+def test_one_list_of_lowerings_for_the_cli_the_api_and_the_docs():
+    """seqkit.onnx.LOWERINGS is the one definition: export's --lowering choices, bench's help, the API's check
+    and every `--lowering a|b|...` the docs spell out."""
+    import re
+    from pathlib import Path
+
+    from seqkit.cli.bench import bench
+    from seqkit.cli.models import export
+    from seqkit.onnx import LOWERINGS, NODE_LOWERINGS
+    from seqkit.onnx.lowering.rewrite import resolve
+
+    assert LOWERINGS == ("auto", *NODE_LOWERINGS) and "scan" in NODE_LOWERINGS
+    (choice,) = [p for p in export.params if p.name == "lowering"]
+    assert tuple(choice.type.choices) == LOWERINGS
+    (names,) = [p for p in bench.params if p.name == "lowerings"]
+    assert ", ".join(LOWERINGS) in names.help
+    assert all(set(per_op.values()) <= set(NODE_LOWERINGS) for per_op in AUTO.values())
+    for low in NODE_LOWERINGS:
+        assert set(resolve(low).values()) == {low}
+    with pytest.raises(ExportError, match=f"^unknown lowering 'fast'; choose one of {', '.join(LOWERINGS)}$"):
+        resolve("fast")
+    spelled = "--lowering " + "|".join(LOWERINGS)
+    root = Path(__file__).resolve().parent.parent
+    for doc in ("README.md", "docs/export.md", "docs/performance.md"):
+        text = (root / doc).read_text()
+        assert spelled in text, doc
+        assert re.findall(r"--lowering [a-z-]+(?:\|[a-z-]+)+", text) == [spelled] * text.count(spelled), doc

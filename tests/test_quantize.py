@@ -106,3 +106,39 @@ def test_cli(motions, tmp_path, monkeypatch):
     assert data["written"] and data["mode"] == "int8" and data["quantized"]["size_bytes"] > 0
     none = runner.invoke(cli, ["quantize", str(motions)])
     assert none.exit_code == 1 and "choose --int8 or --fp16" in none.output
+
+
+def test_a_damaged_config_is_one_line_naming_the_file(motions, tmp_path, monkeypatch):
+    proto = onnx.load(motions)
+    for prop in proto.metadata_props:
+        if prop.key == "seqkit.config":
+            prop.value = json.dumps({**json.loads(prop.value), "cell_config": {"hidden": 16}})
+    onnx.save(proto, tmp_path / "bad.onnx")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["quantize", "bad.onnx", "--int8", "--data", "basic-motions"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "bad.onnx: its seqkit.config metadata: cell config has no option hidden" in result.output
+    assert not (tmp_path / "bad.int8.onnx").exists()
+
+
+def test_outputs_are_compared_by_the_verification_rule_with_the_precision_tolerances():
+    """|q - f| <= atol + rtol * |f| element by element (seqkit.onnx.verify.compare); a wrong shape or a
+    non-finite value fails at once and says which."""
+    from seqkit.core.task import TensorSpec
+
+    class Fake:
+        def __init__(self, make):
+            self.make = make
+
+        def run(self, feeds):
+            (x,) = feeds.values()
+            return [self.make(np.ones((x.shape[0], 3), np.float32))]
+
+    inputs = [TensorSpec("x", ("batch", "time", 2))]
+    float_sess = Fake(lambda y: 2 * y)
+    assert q._compare_outputs(float_sess, Fake(lambda y: 2.5 * y), inputs, (1.0, 0.25)) == (0.5, 0.25, True, "")
+    assert q._compare_outputs(float_sess, Fake(lambda y: 2.5 * y), inputs, (0.1, 0.1)) == (0.5, 0.25, False, "")
+    nan = q._compare_outputs(float_sess, Fake(lambda y: y * np.nan), inputs, (1.0, 0.25))
+    assert nan[2:] == (False, "(non-finite values)") and nan[0] == float("inf")
+    wide = q._compare_outputs(float_sess, Fake(lambda y: np.ones((y.shape[0], 4))), inputs, (1.0, 0.25))
+    assert wide[2] is False and "vs the float model" in wide[3]

@@ -97,3 +97,30 @@ def test_cli_export_streaming(tmp_path, monkeypatch):
     b = model.run({"series": x[:, 3:], "state_in_h": a["state_out_h"]})
     np.testing.assert_allclose(b["prediction"], one["prediction"], atol=1e-6)
     np.testing.assert_allclose(b["state_out_h"], one["state_out_h"], atol=1e-6)
+
+
+def test_a_streaming_export_builds_its_parts_once_and_opens_one_session(monkeypatch, tmp_path):
+    """The plain and the chunk-by-chunk verification share one onnxruntime session and one streaming module."""
+    import onnxruntime as ort
+
+    import seqkit.onnx.export as export_module
+
+    sessions, parts = [], []
+    real_session, real_parts = ort.InferenceSession, export_module.streaming_parts
+
+    def counting_session(*args, **kwargs):
+        sessions.append(args[0])
+        return real_session(*args, **kwargs)
+
+    def counting_parts(composition):
+        parts.append(real_parts(composition))
+        return parts[-1]
+
+    monkeypatch.setattr(ort, "InferenceSession", counting_session)
+    monkeypatch.setattr(export_module, "streaming_parts", counting_parts)
+    composition = seqkit.compose("gru", "adding", seqkit.CellConfig(hidden_size=4))
+    result = seqkit.export(composition, tmp_path / "s.onnx", streaming=True)
+    assert result.report.ok, result.report.failures()
+    labels = [c.output for c in result.report.checks]
+    assert "state_out_h: final state vs 1 call (PyTorch)" in labels and "prediction" in labels
+    assert len(parts) == 1 and len(sessions) == 1

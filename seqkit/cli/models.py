@@ -17,7 +17,7 @@ from seqkit.cli.common import (
     provider_option,
 )
 from seqkit.errors import SeqkitError
-from seqkit.onnx import DEFAULT_OPSET, LOWEST_OPSET, MIN_OPSET
+from seqkit.onnx import DEFAULT_OPSET, LOWERINGS, LOWEST_OPSET, MIN_OPSET
 
 
 @click.command()
@@ -76,7 +76,7 @@ def plugins(as_json):
 @click.option("--streaming", is_flag=True,
               help="Recurrent state of every layer as inputs and outputs, to feed a sequence in chunks (see "
                    "docs/deploy.md); verified chunk by chunk. Refused for bidirectional cells and mean/max pooling.")
-@click.option("--lowering", type=click.Choice(["auto", "native", "scan", "native-masked"]), default="auto",
+@click.option("--lowering", type=click.Choice(LOWERINGS), default="auto",
               show_default=True, help="How native recurrent nodes are written: auto picks per cell for --provider "
               "(docs/performance.md); scan = one input MatMul + the recurrence in a Scan; native-masked = the "
               "native op with lengths applied around it (no CPU-side input on CUDA).")

@@ -11,3 +11,8 @@ MIN_OPSET = 18
 LOWEST_OPSET = 16
 #: (batch, time) the exporter traces at: both > 1, so torch.export cannot specialise them to 0/1
 TRACE_SHAPE = (3, 7)
+#: what a native recurrent node can be written as (seqkit.onnx.lowering.rewrite; docs/performance.md)
+NODE_LOWERINGS = ("native", "scan", "native-masked")
+#: what ``--lowering`` (``lowering=``) accepts: ``auto`` picks one of NODE_LOWERINGS per op and provider. The one
+#: list: the CLI's choices, the API's check and the docs' ``--lowering auto|native|...`` (tests/test_lowering.py)
+LOWERINGS = ("auto", *NODE_LOWERINGS)

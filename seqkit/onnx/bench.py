@@ -27,10 +27,11 @@ import onnxruntime as ort
 import torch
 
 from seqkit._version import __version__
-from seqkit.core.compose import Composition, compose
+from seqkit.core.compose import Composition, compose, compose_from_config
 from seqkit.core.config import CellConfig
-from seqkit.errors import SeqkitError
-from seqkit.runtime.session import open_session
+from seqkit.errors import ProviderError, SeqkitError
+from seqkit.runtime.providers import PROVIDERS
+from seqkit.runtime.session import PRECISIONS, open_session
 
 DEFAULT_CELLS = ("rnn", "lstm", "gru")
 DEFAULT_BATCHES = (1, 32, 64)
@@ -228,9 +229,13 @@ def bench_grid(cells=DEFAULT_CELLS, batches=DEFAULT_BATCHES, times=DEFAULT_TIMES
                lowerings=("auto",), repeats: int = 15, threads: int = 2, provider: str = "cpu",
                precision: str = "float32", progress=None, clock: str = "wall") -> BenchResult:
     """Time PyTorch eager against onnxruntime over the grid ``cells x hiddens x batches x times``."""
-    _check_grid(batches, times, repeats, threads, clock, provider)
-    _set_threads(threads)
+    from seqkit.onnx.lowering.rewrite import resolve
+
+    _check_grid(batches, times, repeats, threads, clock, provider, precision)
     lowerings = list(lowerings)
+    for low in lowerings:
+        resolve(low, provider)  # an unknown name fails before anything is built
+    _set_threads(threads)
     info = machine(threads)
     result = BenchResult([], lowerings, _settings(task, task_config, cell_config, repeats, threads, provider,
                                                    precision, lowerings, clock), info)
@@ -256,32 +261,32 @@ def bench_model(path: str | os.PathLike, batches=DEFAULT_BATCHES, times=DEFAULT_
                 threads: int = 2, provider: str = "cpu", precision: str = "float32", progress=None,
                 clock: str = "wall") -> BenchResult:
     """Time a seqkit ONNX file against its PyTorch model rebuilt from the file's metadata (same architecture,
-    random weights: the time does not depend on the weights)."""
-    from seqkit.onnx.verify import read_metadata
+    random weights: the time does not depend on the weights). The file is read once, by the session that times
+    it; the metadata comes from that session."""
+    from seqkit.runtime.model import read_metadata
 
-    _check_grid(batches, times, repeats, threads, clock, provider)
+    _check_grid(batches, times, repeats, threads, clock, provider, precision)
     _set_threads(threads)
     try:
-        proto = onnx.load(str(path))
-    except Exception as exc:
-        raise SeqkitError(f"{path} is not a readable ONNX file ({type(exc).__name__})") from None
-    meta = read_metadata(proto)
-    config = meta.get("config")
-    if not isinstance(config, dict) or not {"cell", "task", "cell_config", "task_config"} <= set(config):
-        raise SeqkitError(f"{path} has no seqkit.config metadata to rebuild its PyTorch model from; give a file "
-                          f"written by 'seqkit export'")
-    composition = compose(config["cell"], config["task"], CellConfig(**config["cell_config"]), config["task_config"])
+        session = open_session(str(path), provider, threads=threads, precision=precision)
+    except ProviderError:
+        raise
+    except SeqkitError as exc:  # provider and precision were checked above: the file cannot be loaded
+        raise SeqkitError(f"{path} is not a readable ONNX file ({exc}); give a file written by 'seqkit export'"
+                          ) from None
+    meta = read_metadata(session.session)
+    composition = compose_from_config(meta.get("config"), where=f"{path}: its seqkit.config metadata")
     label = (meta.get("lowering") or {}).get("requested", "file")
-    sessions = {label: open_session(str(path), provider, threads=threads, precision=precision)}
+    sessions = {label: session}
     model, device = _torch_side(composition, provider, precision)
     info = machine(threads)
-    result = BenchResult([], [label], _settings(config["task"], None, None, repeats, threads, provider, precision,
-                                                [label], clock), info, model=str(path))
+    settings = _settings(composition.task_name, None, None, repeats, threads, provider, precision, [label], clock)
+    result = BenchResult([], [label], settings, info, model=str(path))
     hidden = composition.cell_config.hidden_size
     for batch in batches:
         for steps in times:
             timed = _bench_point(composition, model, device, sessions, batch, steps, repeats, clock)
-            point = _point(config["cell"], hidden, batch, steps, timed, [label])
+            point = _point(composition.cell_name, hidden, batch, steps, timed, [label])
             result.points.append(point)
             if progress:
                 progress(point)
@@ -289,7 +294,11 @@ def bench_model(path: str | os.PathLike, batches=DEFAULT_BATCHES, times=DEFAULT_
     return result
 
 
-def _check_grid(batches, times, repeats, threads, clock="wall", provider="cpu") -> None:
+def _check_grid(batches, times, repeats, threads, clock="wall", provider="cpu", precision="float32") -> None:
+    if provider not in PROVIDERS:
+        raise SeqkitError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
+    if precision not in PRECISIONS:
+        raise SeqkitError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     if clock not in CLOCKS:
         raise SeqkitError(f"unknown clock {clock!r}; choose wall or cpu")
     if clock == "cpu" and (threads != 1 or provider != "cpu"):

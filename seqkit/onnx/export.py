@@ -24,7 +24,7 @@ from seqkit.core.task import TensorSpec
 from seqkit.errors import ExportError, SeqkitError, VerificationError, causes, described, root_cause
 from seqkit.files import atomic_path
 from seqkit.onnx import DEFAULT_OPSET, LOWEST_OPSET, MIN_OPSET, TRACE_SHAPE
-from seqkit.onnx.streaming import ort_runner, streaming_parts, verify_chunks
+from seqkit.onnx.streaming import StreamingParts, ort_runner, streaming_parts, verify_chunks
 from seqkit.onnx.verify import (
     META_PREFIX,
     Report,
@@ -105,13 +105,14 @@ def _prepare_target(output: Path, force: bool) -> None:
 
 
 def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET, streaming: bool = False, lowering: str = "auto",
-            provider: str = "cpu") -> onnx.ModelProto:
+            provider: str = "cpu", parts: StreamingParts | None = None) -> onnx.ModelProto:
     """The ONNX model (with seqkit metadata) for ``composition``; nothing is written.
 
     ``streaming``: the recurrent state as inputs and outputs (:mod:`seqkit.onnx.streaming`). ``lowering``
     (``auto``, ``native``, ``scan``, ``native-masked``) says how native recurrent nodes are written
     (:mod:`seqkit.onnx.lowering.rewrite`); ``auto`` picks per op for ``provider``. What was done is recorded in
-    the ``seqkit.lowering`` metadata.
+    the ``seqkit.lowering`` metadata. ``parts``: with ``streaming``, the :func:`streaming_parts` of ``composition``
+    if the caller already built them (:func:`export` verifies with the same ones).
     """
     from seqkit.onnx.lowering.rewrite import resolve
 
@@ -126,7 +127,8 @@ def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET, streaming: boo
     args = task.example_inputs(*TRACE_SHAPE)
     extra_metadata = {}
     if streaming:
-        parts = streaming_parts(composition)  # refuses, with the reason, what cannot stream
+        if parts is None:
+            parts = streaming_parts(composition)  # refuses, with the reason, what cannot stream
         model, inputs, outputs, args = parts.model, parts.inputs, parts.outputs, parts.example_inputs(*TRACE_SHAPE)
         extra_metadata = {META_PREFIX + k: json.dumps(v, sort_keys=True) for k, v in parts.metadata().items()}
     with eval_mode(model):  # dropout off; the model's training mode is restored afterwards
@@ -198,20 +200,20 @@ def export(composition: Composition, output: str | os.PathLike, *, opset: int = 
     check_opset(opset)
     _prepare_target(output, force)
     start = _time.perf_counter()
-    proto = to_onnx(composition, opset, streaming=streaming, lowering=lowering, provider=provider)
-    task = composition.task
-    model, inputs, outputs = composition.model, task.inputs(), task.outputs()
-    if streaming:
-        parts = streaming_parts(composition)
+    parts = streaming_parts(composition) if streaming else None  # refuses, with the reason, what cannot stream
+    proto = to_onnx(composition, opset, streaming=streaming, lowering=lowering, provider=provider, parts=parts)
+    if parts is None:
+        model, inputs, outputs = composition.model, composition.task.inputs(), composition.task.outputs()
+    else:
         model, inputs, outputs = parts.model, parts.inputs, parts.outputs
     with atomic_path(output) as tmp:
         onnx.save(proto, tmp)
         if verify:
+            session = open_session(tmp, provider)  # one session for every check below
             report = verify_against_torch(model, tmp, inputs, outputs, provider=provider, atol=atol, rtol=rtol,
-                                          reference=reference)
+                                          reference=reference, session=session)
             report.path = str(output)
-            if streaming:  # chunks of random sizes with the state carried == one call (ort and PyTorch)
-                session = open_session(tmp, provider)
+            if parts is not None:  # chunks of random sizes with the state carried == one call (ort and PyTorch)
                 report.checks += verify_chunks(parts, ort_runner(session, outputs), report.atol, report.rtol)
             if not report.ok:
                 raise VerificationError(f"the ONNX model does not match PyTorch ({len(report.failures())} failures, "

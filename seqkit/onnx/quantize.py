@@ -31,13 +31,12 @@ import numpy as np
 import onnx
 import torch
 
-from seqkit.core.compose import compose
-from seqkit.core.config import CellConfig
+from seqkit.core.compose import compose_from_config
 from seqkit.core.task import TensorSpec, sample_inputs
 from seqkit.errors import SeqkitError, described
 from seqkit.files import atomic_path
 from seqkit.onnx import TRACE_SHAPE
-from seqkit.onnx.verify import META_PREFIX, read_metadata, verification_shapes
+from seqkit.onnx.verify import META_PREFIX, compare, read_metadata, verification_shapes
 from seqkit.runtime.session import open_session
 
 MODES = ("int8", "fp16")
@@ -193,24 +192,24 @@ def _latency(float_sess, quant_sess, inputs: list[TensorSpec], clock: str) -> tu
     return timed["f"][0] * 1e3, timed["q"][0] * 1e3
 
 
-def _compare(float_sess, quant_sess, inputs, tol) -> tuple[float, float, bool]:
+def _compare_outputs(float_sess, quant_sess, inputs, tol) -> tuple[float, float, bool, str]:
+    """The quantized model's outputs against the float model's on random inputs at the verification shapes, each
+    by :func:`seqkit.onnx.verify.compare` at ``tol`` (atol, rtol): the largest absolute and relative errors,
+    whether every value is within the tolerances, and the first mismatch's note (a shape or non-finite value)."""
     atol, rtol = tol
     rng = np.random.default_rng(1234)
     max_abs = max_rel = 0.0
-    ok = True
+    ok, first_note = True, ""
     for batch, time in verification_shapes(TRACE_SHAPE):
         feeds = sample_inputs(inputs, {"batch": batch, "time": time}, rng)
         for f, q in zip(float_sess.run(feeds), quant_sess.run(feeds)):
-            f, q = f.astype(np.float64), q.astype(np.float64)
-            if f.shape != q.shape or not np.all(np.isfinite(q)):
-                return float("inf"), float("inf"), False
-            diff = np.abs(q - f)
-            max_abs = max(max_abs, float(diff.max()) if diff.size else 0.0)
-            big = np.abs(f) > atol
-            if big.any():
-                max_rel = max(max_rel, float((diff[big] / np.abs(f[big])).max()))
-            ok = ok and bool(np.all(diff <= atol + rtol * np.abs(f)))
-    return max_abs, max_rel, ok
+            abs_err, rel_err, within, note = compare(q, f, atol, rtol, "the float model")
+            if not math.isfinite(abs_err):  # a wrong shape or non-finite values: nothing more to measure
+                return abs_err, rel_err, False, note
+            max_abs, max_rel = max(max_abs, abs_err), max(max_rel, rel_err)
+            first_note = first_note or ("" if within else note)
+            ok = ok and within
+    return max_abs, max_rel, ok, first_note
 
 
 def _metrics(composition, sess, data, batch_size: int) -> dict:
@@ -267,6 +266,8 @@ def quantize(path: str | os.PathLike, mode: str, output: str | os.PathLike | Non
     if not output.parent.is_dir():
         raise SeqkitError(f"cannot write {output}: folder {output.parent} does not exist; create it first")
     inputs = [TensorSpec.from_dict(d) for d in meta["inputs"]]
+    # the task measures the metric on --data: rebuilt (and a damaged config refused) before any work
+    composition = compose_from_config(config, where=f"{path}: its seqkit.config metadata") if data is not None else None
 
     quantized, done, stays = to_int8(proto) if mode == "int8" else to_fp16(proto)
     del quantized.metadata_props[:]
@@ -275,7 +276,7 @@ def quantize(path: str | os.PathLike, mode: str, output: str | os.PathLike | Non
     float_sess = open_session(proto.SerializeToString(), provider, threads=threads)
     quant_sess = open_session(quantized.SerializeToString(), provider, threads=threads)
     tol = TOLERANCES[mode]
-    max_abs, max_rel, outputs_ok = _compare(float_sess, quant_sess, inputs, tol)
+    max_abs, max_rel, outputs_ok, mismatch = _compare_outputs(float_sess, quant_sess, inputs, tol)
     clock = "cpu" if threads == 1 and provider == "cpu" else "wall"  # one thread: CPU time survives other load
     t_float, t_quant = _latency(float_sess, quant_sess, inputs, clock)
 
@@ -287,8 +288,6 @@ def quantize(path: str | os.PathLike, mode: str, output: str | os.PathLike | Non
     notes.append(f"latency: median of 9 interleaved samples at batch {LATENCY_SHAPE[0]}, time {LATENCY_SHAPE[1]} "
                  f"({clock} clock)")
     if data is not None:
-        composition = compose(config["cell"], config["task"], CellConfig(**config["cell_config"]),
-                              config["task_config"])
         items = composition.task.load_data(str(data), split)
         samples = len(items)
         if not samples:
@@ -309,7 +308,7 @@ def quantize(path: str | os.PathLike, mode: str, output: str | os.PathLike | Non
                    f"--max-drop {max_drop:.1%}")
     elif not outputs_ok:
         refused = (f"outputs differ from the float model beyond the {mode} tolerances (atol {tol[0]:g}, rtol "
-                   f"{tol[1]:g}): max abs {max_abs:.3g}")
+                   f"{tol[1]:g}): max abs {max_abs:.3g}{' ' + mismatch if mismatch else ''}")
     written = False
     if refused is None or force:
         if refused:

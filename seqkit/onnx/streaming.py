@@ -27,7 +27,7 @@ from torch import nn
 from seqkit.core.compose import Composition, eval_mode
 from seqkit.core.task import TensorSpec, sample_inputs
 from seqkit.errors import ExportError
-from seqkit.onnx.verify import Check, _compare
+from seqkit.onnx.verify import Check, compare
 
 #: long sequence, batch and largest chunk of the chunked verification
 CHUNK_CHECK = {"batch": 3, "time": 64, "max_chunk": 9}
@@ -202,16 +202,16 @@ def chunk_checks(chunked: Runner, references: dict[str, Runner], task_inputs: Se
             want = ref(one_call(pos))
             for s in per_seq:
                 record((s.name, f"after each chunk vs 1 call on the prefix ({label})"),
-                       _compare(out[s.name], want[s.name], atol, rtol, label))
+                       compare(out[s.name], want[s.name], atol, rtol, label))
     checks = []
     for label, ref in references.items():
         want = ref(one_call(pos))
         for s in per_step:
             got = np.concatenate([np.concatenate(steps[s.name][i]) for i in range(batch)])
             ref_steps = np.concatenate([want[s.name][i, :pos[i]] for i in range(batch)])
-            record((s.name, f"chunks vs 1 call ({label})"), _compare(got, ref_steps, atol, rtol, label))
+            record((s.name, f"chunks vs 1 call ({label})"), compare(got, ref_steps, atol, rtol, label))
         for s, o in state:
-            record((o, f"final state vs 1 call ({label})"), _compare(carried[s.name], want[o], atol, rtol, label))
+            record((o, f"final state vs 1 call ({label})"), compare(carried[s.name], want[o], atol, rtol, label))
     for (name, what), (max_abs, max_rel, ok, note) in worst.items():
         plan = f"{len(sizes)} chunks of 1..{max(sizes)} steps"
         checks.append(Check(batch, time, f"{name}: {what}", max_abs, max_rel, ok,

@@ -139,7 +139,7 @@ def check_file(proto: onnx.ModelProto, inputs: list[TensorSpec], outputs: list[T
     return problems
 
 
-def _compare(ours: np.ndarray, ref: np.ndarray, atol: float, rtol: float, against: str = "torch",
+def compare(ours: np.ndarray, ref: np.ndarray, atol: float, rtol: float, against: str = "torch",
              ) -> tuple[float, float, bool, str]:
     """Largest absolute and relative difference of ``ours`` from ``ref``, whether every value is within
     ``atol + rtol * |ref|``, and a note on a mismatch (``against`` names what ``ref`` came from)."""
@@ -216,18 +216,20 @@ def op_types(proto: onnx.ModelProto) -> set[str]:
 
 def verify_against_torch(model: torch.nn.Module, path: str, inputs: list[TensorSpec], outputs: list[TensorSpec],
                          provider: str = "cpu", atol: float | None = None, rtol: float | None = None,
-                         trace: tuple[int, int] = TRACE_SHAPE, seed: int = 1234, reference: bool = False) -> Report:
+                         trace: tuple[int, int] = TRACE_SHAPE, seed: int = 1234, reference: bool = False,
+                         session: runtime.Session | None = None) -> Report:
     """Run ``path`` on onnxruntime and ``model`` in PyTorch on the same random padded inputs; compare.
 
     ``reference``: also run the file on ``onnx.reference.ReferenceEvaluator`` at the small shapes and compare
-    it with PyTorch the same way (checks with ``runtime="reference"``).
+    it with PyTorch the same way (checks with ``runtime="reference"``). ``session``: an open onnxruntime session
+    on ``path`` for ``provider``, to share with later checks (opened here when None).
     """
     check_tolerances(atol, rtol)
     d_atol, d_rtol = runtime.TOLERANCES[provider] if provider in runtime.TOLERANCES else (None, None)
     atol = d_atol if atol is None else atol
     rtol = d_rtol if rtol is None else rtol
     proto = onnx.load(path)
-    sess = runtime.open_session(proto.SerializeToString(), provider)
+    sess = session if session is not None else runtime.open_session(proto.SerializeToString(), provider)
     report = Report(str(path), provider, sess.providers_used, atol, rtol, metadata=read_metadata(proto),
                     opset=file_opset(proto))
     report.problems += check_file(proto, inputs, outputs)
@@ -248,7 +250,7 @@ def verify_against_torch(model: torch.nn.Module, path: str, inputs: list[TensorS
                     runs.append(("reference", ref_got, torch_run(ref_feeds) if note else runs[0][2], note))
             for name, values, want, extra in runs:
                 for spec, g, w in zip(outputs, values, want):
-                    max_abs, max_rel, ok, note = _compare(np.asarray(g), w, atol, rtol)
+                    max_abs, max_rel, ok, note = compare(np.asarray(g), w, atol, rtol)
                     report.checks.append(Check(batch, time, spec.name, max_abs, max_rel, ok,
                                                " ".join(filter(None, (note, extra))), name))
     return report
@@ -320,7 +322,7 @@ def verify_file(path: str, provider: str = "cpu", trace: tuple[int, int] = TRACE
             if ref_got is not None:
                 base = sess.run(ref_feeds) if extra else got
                 for spec, r, g in zip(outputs, ref_got, base):
-                    max_abs, max_rel, ok, note = _compare(np.asarray(r), g, atol, rtol, "onnxruntime")
+                    max_abs, max_rel, ok, note = compare(np.asarray(r), g, atol, rtol, "onnxruntime")
                     note = " ".join(filter(None, (note, extra)))
                     report.checks.append(Check(batch, time, spec.name, max_abs, max_rel, ok, note, "reference"))
     if isinstance(meta.get("streaming"), dict):  # chunks with the state carried == one call, on onnxruntime alone

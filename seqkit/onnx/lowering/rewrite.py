@@ -27,17 +27,16 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from seqkit.errors import ExportError
+from seqkit.onnx import LOWERINGS, NODE_LOWERINGS
 
 RECURRENT_OPS = ("RNN", "LSTM", "GRU")
 #: gates per op (rows of W are gates x hidden)
 GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
-#: lowerings a recurrent node can get (``auto`` is resolved to one of these per op by :data:`AUTO`)
-LOWERINGS = ("native", "scan", "native-masked")
-#: what ``--lowering auto`` picks, per provider the model is verified on and per op. Measured with
-#: benchmarks/bench_lowering.py (docs/performance.md): on CPU onnxruntime's RNN kernel loses to PyTorch at batch
-#: >= 32 while MatMul + Scan wins at every batch; its LSTM and GRU kernels beat the Scan form. On CUDA the
-#: native kernels are cuDNN, and only ``native-masked`` leaves no input on the CPU (CUDA graphs need that; they
-#: also refuse control flow such as Scan).
+#: what ``--lowering auto`` picks (one of :data:`seqkit.onnx.NODE_LOWERINGS`), per provider the model is verified
+#: on and per op. Measured with benchmarks/bench_lowering.py (docs/performance.md): on CPU onnxruntime's RNN
+#: kernel loses to PyTorch at batch >= 32 while MatMul + Scan wins at every batch; its LSTM and GRU kernels beat
+#: the Scan form. On CUDA the native kernels are cuDNN, and only ``native-masked`` leaves no input on the CPU
+#: (CUDA graphs need that; they also refuse control flow such as Scan).
 AUTO = {"cpu": {"RNN": "scan", "LSTM": "native", "GRU": "native"},
         "cuda": {"RNN": "native-masked", "LSTM": "native-masked", "GRU": "native-masked"}}
 
@@ -384,8 +383,8 @@ def resolve(lowering: str, provider: str = "cpu") -> dict[str, str]:
     """``--lowering`` as ``{op type: lowering}``; ``auto`` follows :data:`AUTO` for ``provider``."""
     if lowering == "auto":
         return dict(AUTO.get(provider, AUTO["cpu"]))
-    if lowering not in LOWERINGS:
-        raise ExportError(f"unknown lowering {lowering!r}; choose auto or one of {', '.join(LOWERINGS)}")
+    if lowering not in NODE_LOWERINGS:
+        raise ExportError(f"unknown lowering {lowering!r}; choose one of {', '.join(LOWERINGS)}")
     return dict.fromkeys(RECURRENT_OPS, lowering)
 
 
@@ -437,8 +436,8 @@ def rewrite(proto: onnx.ModelProto, choice: dict[str, str], strict: bool = True)
     is replaced where it stood). With ``strict=False`` a node that cannot take its lowering stays native.
     """
     for op, how in choice.items():
-        if how not in LOWERINGS:
-            raise ExportError(f"unknown lowering {how!r} for {op}; choose one of {', '.join(LOWERINGS)}")
+        if how not in NODE_LOWERINGS:
+            raise ExportError(f"unknown lowering {how!r} for {op}; choose one of {', '.join(NODE_LOWERINGS)}")
     graph = proto.graph
     nodes = recurrent_nodes(proto)
     if not any(choice.get(n.op_type, "native") != "native" for n in nodes):
