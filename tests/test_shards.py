@@ -110,13 +110,18 @@ def test_text_shards_csv_and_jsonl(plugins, tmp_path, suffix):
     assert data[25].where.endswith("1" + suffix + " line " + ("7" if suffix == ".csv" else "6"))
 
 
-def test_forecasting_shards_are_series_each_split_by_time(plugins, tmp_path):
-    folder = tmp_path / "stores"
+def series_shards(folder):
+    """Two random-walk series, ``a.csv`` (60 steps) and ``b.csv`` (40), as a forecasting shard folder."""
     folder.mkdir()
     rng = np.random.default_rng(0)
     for name, n in (("a", 60), ("b", 40)):
         values = np.cumsum(rng.normal(size=n))
         (folder / f"{name}.csv").write_text("t,sales\n" + "".join(f"{i},{v:.4f}\n" for i, v in enumerate(values)))
+    return folder
+
+
+def test_forecasting_shards_are_series_each_split_by_time(plugins, tmp_path):
+    folder = series_shards(tmp_path / "stores")
     p = prepare("gru", "forecasting", folder, CellConfig(hidden_size=8), {"lookback": 6, "horizon": 2},
                 val_fraction=0.2, plugins=plugins)
     task = p.composition.task
@@ -130,6 +135,24 @@ def test_forecasting_shards_are_series_each_split_by_time(plugins, tmp_path):
         assert all(np.array_equal(g[0], w[0]) and np.array_equal(g[1], w[1]) for g, w in zip(got, want))
     assert len(load_data(task, folder, "test")) == sum(len(task.load_data(str(folder / f), "test"))
                                                        for f in ("a.csv", "b.csv"))
+
+
+def test_a_sharded_forecasting_run_backtests_on_its_folder_as_it_evaluates(plugins, tmp_path, run):
+    folder = series_shards(tmp_path / "stores")
+    p = prepare("gru", "forecasting", folder, CellConfig(hidden_size=8), {"lookback": 6, "horizon": 2},
+                val_fraction=0.2, plugins=plugins)
+    result = train(p.composition, p.train_data, p.val_data, TrainConfig(epochs=1, batch_size=8, progress=False),
+                   run_dir=tmp_path / "run", sources=p.sources)
+    scores = evaluate(result.run_dir, folder, plots=False, plugins=plugins)
+    out = run("evaluate", result.run_dir, "--data", folder, "--backtest", "--json")  # failed: "is a directory"
+    assert out.exit_code == 0, out.output
+    bt = json.loads(out.output)
+    assert bt["origins"] == scores["samples"] == 18  # every test window of both series (stride 1)
+    assert bt["data"] == scores["data"] == {"source": str(folder), "kind": "file", "split": "test"}
+    assert bt["scores"]["model"]["mae"] == pytest.approx(scores["mae"], rel=1e-5)
+    assert bt["plots"] == [str(result.run_dir / "backtest-stores-test.png")]
+    recorded = run("evaluate", result.run_dir, "--backtest", "--json")  # the test split config.json records
+    assert recorded.exit_code == 0 and json.loads(recorded.output)["scores"] == bt["scores"]
 
 
 def test_speech_and_video_npz_shards(plugins, tmp_path):
