@@ -140,7 +140,7 @@ def evaluate(run_dir: str | os.PathLike, data: Any = None, split: str = "test", 
     result["samples"] = len(samples)
     result["data"] = {k: v for k, v in record.items() if k in ("source", "split", "kind")}
     result["baselines"] = task.baselines(None, samples)
-    result["baseline"] = task.baseline(None, samples) or first_baseline(result["baselines"])
+    result["baseline"] = first_baseline(result["baselines"])  # task.baseline(), which baselines() holds first
     result.update(report(composition, samples, size, torch_device, run_dir if plots else None,
                          _data_name(record, samples, split)))
     return result
