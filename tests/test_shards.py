@@ -12,6 +12,7 @@ from seqkit.errors import SeqkitError
 from seqkit.training import TrainConfig, evaluate, prepare, train
 from seqkit.training.distributed import Group, World
 from seqkit.training.shards import KEEP, ShardedData, epoch_batches, load_data
+from seqkit.training.trainer import carve
 
 MOTIONS = "seqkit/datasets/classification/basic_motions_train.npz"
 
@@ -165,6 +166,13 @@ def test_speech_and_video_npz_shards(plugins, tmp_path):
     task = plugins.task("video-frames")(plugins.task("video-frames").make_config({"height": 8, "width": 8}))
     data = load_data(task, npz_shards(tmp_path / "video", video, [3, 3], "clips", "labels"))
     assert len(data) == 6 and np.array_equal(data[4].x, video["clips"][4]) and data[5].label == "z"
+
+
+def test_too_few_samples_to_carve_is_one_error_for_memory_and_shards(plugins, motions):
+    task = plugins.task("classification")()
+    for data in (task.load_data(MOTIONS)[:1], load_data(task, motions[0]).select([0])):
+        with pytest.raises(SeqkitError, match=r"^1 samples are too few to hold out a validation fraction of 0.5; "):
+            carve(task, data, 0.5, 0)
 
 
 def test_bad_shard_folders_are_one_line_errors(plugins, tmp_path):

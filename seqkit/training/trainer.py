@@ -31,7 +31,7 @@ from seqkit.core.plugins import Plugins, load_plugins
 from seqkit.errors import ConfigError, SeqkitError, first_line
 from seqkit.training import sources as data_sources
 from seqkit.training.config import RESUMABLE, VAL_FRACTION, TrainConfig
-from seqkit.training.data import split_indices, stratify_groups, subset
+from seqkit.training.data import held_out, subset
 from seqkit.training.distributed import Group, current, join
 from seqkit.training.evaluation import first_baseline
 from seqkit.training.loop import Loop
@@ -103,10 +103,7 @@ def carve(task, data: Sequence, fraction: float, seed: int) -> tuple[Sequence, S
     own = task.split_validation(data, fraction, seed)  # e.g. forecasting: the latest windows, not a random pick
     if own is not None:
         return own
-    keep, held = split_indices(len(data), fraction, seed, stratify_groups(data, task.stratify))
-    if not held or not keep:
-        raise SeqkitError(f"{len(data)} samples are too few to hold out a validation fraction of {fraction}; "
-                          f"give more data, validation data, or val_fraction 0")
+    keep, held = held_out(data, task, fraction, seed)
     return subset(data, keep), subset(data, held)
 
 
