@@ -6,11 +6,12 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from seqkit.core.cell import CellConfig
 from seqkit.errors import SeqkitError
 from seqkit.training import TrainConfig, evaluate, prepare, train
-from seqkit.training.distributed import Group, World
+from seqkit.training.distributed import Group, World, free_port, join
 from seqkit.training.shards import KEEP, ShardedData, epoch_batches, load_data
 from seqkit.training.trainer import carve
 
@@ -204,3 +205,18 @@ def test_each_process_takes_a_strided_share_and_weights_its_loss():
     assert Group().mine(batch) == batch and Group().weight(3, 7) == 1.0
     with pytest.raises(SeqkitError, match="batch size 2 is smaller than the 3 processes"):
         Group(World(0, 3)).check_batch(2)
+
+
+def test_a_device_no_process_can_use_is_refused_before_joining_the_others(monkeypatch):
+    for name, value in {"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
+                        "MASTER_PORT": str(free_port()), "SEQKIT_DIST_TIMEOUT": "3"}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SeqkitError, match=r"^unknown device 'tpu'; use cpu, cuda or cuda:N$"):  # was: joined, then
+        with join("tpu"):                                                                       # waited for rank 1
+            pass
+    if not torch.cuda.is_available():
+        with pytest.raises(SeqkitError, match=r"^device 'cuda' requested but PyTorch .* sees no CUDA GPU; use "):
+            with join("cuda"):
+                pass
+    assert not torch.distributed.is_initialized()
+

@@ -15,6 +15,7 @@ from seqkit.core.plugins import Plugins, load_plugins
 from seqkit.errors import SeqkitError
 from seqkit.training import sources as data_sources
 from seqkit.training.data import batches, subset, to_device
+from seqkit.training.distributed import resolve_device
 from seqkit.training.loop import Loop
 from seqkit.training.runs import CONFIG, read_json
 
@@ -96,8 +97,6 @@ def backtest(run_dir: str | os.PathLike, data: Any = None, split: str = "test", 
     dataset name, file or folder of shards at ``split``, or samples; None: the test split the run records): the
     model and the task's baselines from every ``stride``-th origin (``task.backtest``), and the task's plot of it
     in the run folder. The result's ``data`` says what was scored (as :func:`evaluate`'s), ``source`` in words."""
-    from seqkit.training.trainer import resolve_device
-
     run_dir, saved, composition, plugins = _open_run(run_dir, plugins)
     task = composition.task
     samples, record = run_data(run_dir, saved, composition, data, split, plugins, "backtest")
@@ -129,8 +128,6 @@ def evaluate(run_dir: str | os.PathLike, data: Any = None, split: str = "test", 
     "baselines": {name: {<metric>: ..}}, <task.report: whole-set metrics, per-class scores..>, "plots": [png
     paths]}``. ``plots``: write the task's PNGs (forecast against actual, confusion matrix) into ``run_dir``.
     """
-    from seqkit.training.trainer import resolve_device
-
     run_dir, saved, composition, plugins = _open_run(run_dir, plugins)
     task = composition.task
     samples, record = run_data(run_dir, saved, composition, data, split, plugins)

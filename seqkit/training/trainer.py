@@ -32,7 +32,7 @@ from seqkit.errors import ConfigError, SeqkitError, first_line
 from seqkit.training import sources as data_sources
 from seqkit.training.config import RESUMABLE, VAL_FRACTION, TrainConfig
 from seqkit.training.data import held_out, subset
-from seqkit.training.distributed import Group, current, join
+from seqkit.training.distributed import Group, current, join, resolve_device
 from seqkit.training.evaluation import first_baseline
 from seqkit.training.loop import Loop
 from seqkit.training.progress import EpochLog
@@ -80,17 +80,6 @@ class TrainResult:
         return {"run_dir": str(self.run_dir), "best_epoch": self.best_epoch, "selected_on": self.selected_on,
                 "metrics": self.metrics, "baseline": self.baseline, "baselines": self.baselines,
                 "stopped_early": self.stopped_early, "history": self.history}
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "cpu":
-        return torch.device("cpu")
-    if name.startswith("cuda"):  # "cuda" or "cuda:N"
-        if not torch.cuda.is_available():
-            raise SeqkitError(f"device {name!r} requested but PyTorch {torch.__version__} sees no CUDA GPU; "
-                              f"use --device cpu")
-        return torch.device(name)
-    raise SeqkitError(f"unknown device {name!r}; use cpu, cuda or cuda:N")
 
 
 def carve(task, data: Sequence, fraction: float, seed: int) -> tuple[Sequence, Sequence | None]:
