@@ -211,12 +211,12 @@ def test_a_device_no_process_can_use_is_refused_before_joining_the_others(monkey
     for name, value in {"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
                         "MASTER_PORT": str(free_port()), "SEQKIT_DIST_TIMEOUT": "3"}.items():
         monkeypatch.setenv(name, value)
-    with pytest.raises(SeqkitError, match=r"^unknown device 'tpu'; use cpu, cuda or cuda:N$"):  # was: joined, then
-        with join("tpu"):                                                                       # waited for rank 1
+    # refused before init_process_group (it used to join, then wait for rank 1 until the timeout)
+    with pytest.raises(SeqkitError, match=r"^unknown device 'tpu'; use cpu, cuda or cuda:N$"):
+        with join("tpu"):
             pass
     if not torch.cuda.is_available():
         with pytest.raises(SeqkitError, match=r"^device 'cuda' requested but PyTorch .* sees no CUDA GPU; use "):
             with join("cuda"):
                 pass
     assert not torch.distributed.is_initialized()
-
