@@ -168,8 +168,22 @@ def sunspot_run(tmp_path_factory):
     return run_dir
 
 
-def test_evaluate_reports_darts_metrics_every_baseline_and_a_forecast_plot(plugins, sunspot_run):
+def counted(monkeypatch, cls, *names) -> dict:
+    """Calls of ``cls``'s methods ``names`` from now on, by name."""
+    calls = dict.fromkeys(names, 0)
+    for name in names:
+        def wrapper(self, *args, _name=name, _original=getattr(cls, name), **kw):
+            calls[_name] += 1
+            return _original(self, *args, **kw)
+
+        monkeypatch.setattr(cls, name, wrapper)
+    return calls
+
+
+def test_evaluate_reports_darts_metrics_every_baseline_and_a_forecast_plot(plugins, sunspot_run, monkeypatch):
+    calls = counted(monkeypatch, plugins.task("forecasting"), "baseline", "training_windows", "fit_linear_ar")
     scores = evaluate(sunspot_run, "sunspots", plugins=plugins)
+    assert calls == {"baseline": 1, "training_windows": 1, "fit_linear_ar": 1}  # shared by baselines and plots
     assert {"mae", "mse", "rmse", "smape", "mase"} <= set(scores)
     assert scores["rmse"] == pytest.approx(np.sqrt(scores["mse"]), rel=1e-6)
     assert set(scores["baselines"]) == {"seasonal naive", "drift", "linear AR"}
@@ -189,7 +203,11 @@ def test_cli_backtest_scores_every_origin_by_lead_time(sunspot_run):
     assert all(len(v["mae"]) == 4 for v in bt["by_lead_time"].values())
     every = runner.invoke(cli, ["evaluate", str(sunspot_run), "--data", "sunspots", "--backtest", "--json"])
     plain = evaluate(sunspot_run, "sunspots", plots=False)
-    assert json.loads(every.output)["scores"]["model"]["mae"] == pytest.approx(plain["mae"], rel=1e-5)  # stride 1
+    every = json.loads(every.output)
+    assert every["scores"]["model"]["mae"] == pytest.approx(plain["mae"], rel=1e-5)  # stride 1
+    for name, scores in (("linear AR", plain["baselines"]["linear AR"]), ("seasonal naive", plain["baseline"])):
+        means = {k: v for k, v in scores.items() if k != "rmse"}  # rmse: of each origin, then averaged
+        assert {k: every["scores"][name][k] for k in means} == pytest.approx(means, rel=1e-9)  # the same fits
     table = runner.invoke(cli, ["evaluate", str(sunspot_run), "--data", "sunspots", "--backtest", "--no-plots"])
     assert table.exit_code == 0 and "MAE by lead time" in table.output and "linear AR" in table.output
     assert (sunspot_run / "backtest-sunspots-test.png").read_bytes()[:8] == PNG

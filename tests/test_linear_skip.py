@@ -82,3 +82,26 @@ def test_a_trained_skip_model_reloads_exports_and_verifies(plugins, tmp_path, ta
     assert scores["samples"] == len(reloaded.task.load_data(data, "test"))  # the recorded test split, no --data
     exported = seqkit.export(reloaded, tmp_path / "m.onnx")
     assert exported.report.ok, exported.report.failures()
+
+
+def test_the_ridge_is_fitted_once_for_the_skip_start_and_the_training_baseline(plugins, tmp_path, monkeypatch):
+    fits, fit = [], RidgeClassifier.fit
+
+    def counted(self, x, labels):
+        fits.append(len(labels))
+        return fit(self, x, labels)
+
+    monkeypatch.setattr(RidgeClassifier, "fit", counted)
+    p = prepare("gru", "speech-frames", "japanese-vowels", CellConfig(hidden_size=4), {"linear_skip": True},
+                plugins=plugins)
+    result = train(p.composition, p.train_data, p.val_data, TrainConfig(epochs=1, batch_size=64, progress=False),
+                   run_dir=tmp_path / "run")
+    assert fits == [len(p.train_data)]  # the skip start's fit is the ridge baseline's (was fitted twice)
+    steps = p.composition.task.baseline_steps
+    again = RidgeClassifier().fit(np.stack([pooled_statistics(steps(s.x)) for s in p.train_data]),
+                                  [s.label for s in p.train_data])
+    predicted = again.predict(np.stack([pooled_statistics(steps(s.x)) for s in p.val_data]))
+    assert result.baselines["ridge"]["accuracy"] == np.mean([a == s.label for a, s in zip(predicted, p.val_data)])
+    before = len(fits)
+    assert p.composition.task.baselines(p.train_data, p.val_data) == result.baselines
+    assert len(fits) == before + 1  # the kept fit is taken once: a second call fits again

@@ -2,6 +2,7 @@
 where validation data comes from, the selection rule and the learning-rate schedules."""
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -101,14 +102,29 @@ def test_another_tasks_dataset_names_its_task_and_datasets_lists_every_task(plug
 
 
 # -- runs that describe themselves ----------------------------------------------------------------------------------
-def test_evaluate_and_resume_need_no_option_retyped(tmp_path, plugins):
+def config_reads(monkeypatch) -> list:
+    """The run folders whose config.json is read from now on, one entry per read."""
+    reads, read_text = [], Path.read_text
+
+    def counted(self, *args, **kw):
+        if self.name == "config.json":
+            reads.append(self.parent)
+        return read_text(self, *args, **kw)
+
+    monkeypatch.setattr(Path, "read_text", counted)
+    return reads
+
+
+def test_evaluate_and_resume_need_no_option_retyped(tmp_path, plugins, monkeypatch):
     run = tmp_path / "bm"
     assert invoke("train", *TINY, "--epochs", 2, "--run-dir", run, "-T", "pooling=mean").exit_code == 0
     config = json.loads((run / "config.json").read_text())
     assert config["data"]["train"] == {"source": "basic-motions", "kind": "dataset", "split": "train"}
     assert config["data"]["test"]["split"] == "test" and config["data"]["val"]["carved"] == 0.1
     assert config["data"]["task_options"] == {"pooling": "mean"}
+    reads = config_reads(monkeypatch)
     scores = json.loads(invoke("evaluate", run, "--json").stdout)   # no --data: the recorded test split
+    assert reads == [run]  # config.json read once, its records passed down
     assert scores["samples"] == 40 and scores["data"] == {"source": "basic-motions", "split": "test",
                                                           "kind": "dataset"}
     assert scores == evaluate(run, "basic-motions", plugins=plugins) | {"data": scores["data"]}
@@ -117,9 +133,11 @@ def test_evaluate_and_resume_need_no_option_retyped(tmp_path, plugins):
     assert refused.exit_code == 1 and "batch_size 4 (trained with 8)" in refused.output
     assert "task option pooling='max' (trained with 'mean')" in refused.output
     assert "only epochs, patience, lr, lr_schedule, device, progress can change" in refused.output
+    reads.clear()
     same = invoke("train", "--resume", "--run-dir", run, "--epochs", 3, "--lr", 5e-3, *TINY[:2], "-T",
                   "pooling=mean", "--no-progress", "--json")  # options given again with the recorded values: fine
     assert same.exit_code == 0, same.output
+    assert reads == [run]  # resume reads config.json once, then writes it
     history = json.loads(same.stdout)["history"]
     assert [r["lr"] for r in history] == [1e-2, 1e-2, 5e-3]   # the new learning rate from epoch 3 on
     config = json.loads((run / "config.json").read_text())

@@ -6,12 +6,14 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from seqkit.core.cell import CellConfig
 from seqkit.errors import SeqkitError
 from seqkit.training import TrainConfig, evaluate, prepare, train
-from seqkit.training.distributed import Group, World
+from seqkit.training.distributed import Group, World, free_port, join
 from seqkit.training.shards import KEEP, ShardedData, epoch_batches, load_data
+from seqkit.training.trainer import carve
 
 MOTIONS = "seqkit/datasets/classification/basic_motions_train.npz"
 
@@ -110,13 +112,18 @@ def test_text_shards_csv_and_jsonl(plugins, tmp_path, suffix):
     assert data[25].where.endswith("1" + suffix + " line " + ("7" if suffix == ".csv" else "6"))
 
 
-def test_forecasting_shards_are_series_each_split_by_time(plugins, tmp_path):
-    folder = tmp_path / "stores"
+def series_shards(folder):
+    """Two random-walk series, ``a.csv`` (60 steps) and ``b.csv`` (40), as a forecasting shard folder."""
     folder.mkdir()
     rng = np.random.default_rng(0)
     for name, n in (("a", 60), ("b", 40)):
         values = np.cumsum(rng.normal(size=n))
         (folder / f"{name}.csv").write_text("t,sales\n" + "".join(f"{i},{v:.4f}\n" for i, v in enumerate(values)))
+    return folder
+
+
+def test_forecasting_shards_are_series_each_split_by_time(plugins, tmp_path):
+    folder = series_shards(tmp_path / "stores")
     p = prepare("gru", "forecasting", folder, CellConfig(hidden_size=8), {"lookback": 6, "horizon": 2},
                 val_fraction=0.2, plugins=plugins)
     task = p.composition.task
@@ -132,6 +139,24 @@ def test_forecasting_shards_are_series_each_split_by_time(plugins, tmp_path):
                                                        for f in ("a.csv", "b.csv"))
 
 
+def test_a_sharded_forecasting_run_backtests_on_its_folder_as_it_evaluates(plugins, tmp_path, run):
+    folder = series_shards(tmp_path / "stores")
+    p = prepare("gru", "forecasting", folder, CellConfig(hidden_size=8), {"lookback": 6, "horizon": 2},
+                val_fraction=0.2, plugins=plugins)
+    result = train(p.composition, p.train_data, p.val_data, TrainConfig(epochs=1, batch_size=8, progress=False),
+                   run_dir=tmp_path / "run", sources=p.sources)
+    scores = evaluate(result.run_dir, folder, plots=False, plugins=plugins)
+    out = run("evaluate", result.run_dir, "--data", folder, "--backtest", "--json")  # failed: "is a directory"
+    assert out.exit_code == 0, out.output
+    bt = json.loads(out.output)
+    assert bt["origins"] == scores["samples"] == 18  # every test window of both series (stride 1)
+    assert bt["data"] == scores["data"] == {"source": str(folder), "kind": "file", "split": "test"}
+    assert bt["scores"]["model"]["mae"] == pytest.approx(scores["mae"], rel=1e-5)
+    assert bt["plots"] == [str(result.run_dir / "backtest-stores-test.png")]
+    recorded = run("evaluate", result.run_dir, "--backtest", "--json")  # the test split config.json records
+    assert recorded.exit_code == 0 and json.loads(recorded.output)["scores"] == bt["scores"]
+
+
 def test_speech_and_video_npz_shards(plugins, tmp_path):
     rng = np.random.default_rng(1)
     speech = {"frames": rng.normal(size=(12, 9, 5)).astype(np.float32), "labels": np.array(list("ab") * 6)}
@@ -142,6 +167,13 @@ def test_speech_and_video_npz_shards(plugins, tmp_path):
     task = plugins.task("video-frames")(plugins.task("video-frames").make_config({"height": 8, "width": 8}))
     data = load_data(task, npz_shards(tmp_path / "video", video, [3, 3], "clips", "labels"))
     assert len(data) == 6 and np.array_equal(data[4].x, video["clips"][4]) and data[5].label == "z"
+
+
+def test_too_few_samples_to_carve_is_one_error_for_memory_and_shards(plugins, motions):
+    task = plugins.task("classification")()
+    for data in (task.load_data(MOTIONS)[:1], load_data(task, motions[0]).select([0])):
+        with pytest.raises(SeqkitError, match=r"^1 samples are too few to hold out a validation fraction of 0.5; "):
+            carve(task, data, 0.5, 0)
 
 
 def test_bad_shard_folders_are_one_line_errors(plugins, tmp_path):
@@ -173,3 +205,18 @@ def test_each_process_takes_a_strided_share_and_weights_its_loss():
     assert Group().mine(batch) == batch and Group().weight(3, 7) == 1.0
     with pytest.raises(SeqkitError, match="batch size 2 is smaller than the 3 processes"):
         Group(World(0, 3)).check_batch(2)
+
+
+def test_a_device_no_process_can_use_is_refused_before_joining_the_others(monkeypatch):
+    for name, value in {"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
+                        "MASTER_PORT": str(free_port()), "SEQKIT_DIST_TIMEOUT": "3"}.items():
+        monkeypatch.setenv(name, value)
+    # refused before init_process_group (it used to join, then wait for rank 1 until the timeout)
+    with pytest.raises(SeqkitError, match=r"^unknown device 'tpu'; use cpu, cuda or cuda:N$"):
+        with join("tpu"):
+            pass
+    if not torch.cuda.is_available():
+        with pytest.raises(SeqkitError, match=r"^device 'cuda' requested but PyTorch .* sees no CUDA GPU; use "):
+            with join("cuda"):
+                pass
+    assert not torch.distributed.is_initialized()

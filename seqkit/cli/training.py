@@ -225,6 +225,7 @@ def _print_backtest(run, data, split, stride, device, no_plots, as_json) -> None
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
+    split = result.get("data", {}).get("split", split)  # without --data: the split the run records
     title = (f"{run} backtest on {result.get('source', data)} ({split}): {result['origins']} origins every "
              f"{stride} step(s), horizon {result['horizon']}; each forecast scored, then averaged")
     model = result["scores"].pop("model")

@@ -76,17 +76,18 @@ def fit_pooled_ridge(train, steps=lambda x: x) -> RidgeClassifier:
     return RidgeClassifier().fit(np.stack([pooled_statistics(steps(s.x)) for s in train]), [s.label for s in train])
 
 
-def pooled_ridge(train, test, steps=lambda x: x) -> dict[str, float]:
-    """Accuracy on ``test`` of :func:`fit_pooled_ridge` fitted on ``train``."""
-    model = fit_pooled_ridge(train, steps)
+def pooled_ridge(train, test, steps=lambda x: x, model: RidgeClassifier | None = None) -> dict[str, float]:
+    """Accuracy on ``test`` of :func:`fit_pooled_ridge` fitted on ``train`` (``model``: that fit, made already)."""
+    model = model or fit_pooled_ridge(train, steps)
     predicted = model.predict(np.stack([pooled_statistics(steps(s.x)) for s in test]))
     return {"accuracy": accuracy(predicted, [s.label for s in test])}
 
 
-def ridge_start(train, labels: list[str], steps=lambda x: x) -> tuple:
-    """The ridge baseline (:func:`pooled_ridge`) fitted on ``train``, as :class:`~seqkit.kit.heads.StatsSkipHead`'s
-    start: ``(stats mean, stats std, weight [classes, stats], bias [classes])``, classes in ``labels`` order."""
-    model = fit_pooled_ridge(train, steps)
+def ridge_start(train, labels: list[str], steps=lambda x: x, model: RidgeClassifier | None = None) -> tuple:
+    """The ridge baseline (:func:`pooled_ridge`) fitted on ``train`` (``model``: that fit, made already), as
+    :class:`~seqkit.kit.heads.StatsSkipHead`'s start: ``(stats mean, stats std, weight [classes, stats], bias
+    [classes])``, classes in ``labels`` order."""
+    model = model or fit_pooled_ridge(train, steps)
     order = [model.classes.index(label) for label in labels]
     ridge = model.ridge
     return (ridge.mean.astype(np.float32), ridge.std.astype(np.float32), ridge.coef.T[order].astype(np.float32),
@@ -256,7 +257,9 @@ class LabelledSequenceTask(LabelledTask):
     def strong_baselines(self, train, test):
         """``ridge``: a ridge classifier on each sequence's pooled per-feature statistics (mean, std, min, max over
         its steps, and its length) of :meth:`baseline_steps`; penalty by leave-one-out on ``train``."""
-        return {"ridge": pooled_ridge(train, test, self.baseline_steps)}
+        kept = self.config.__dict__.pop("_skip_ridge", None)  # fit_skip's fit, when train is its data: taken once
+        model = kept[1] if kept is not None and kept[0] is train else None
+        return {"ridge": pooled_ridge(train, test, self.baseline_steps, model)}
 
     def skip_head(self, cell_output_size):
         """:class:`~seqkit.kit.heads.StatsSkipHead`: the ridge baseline on pooled statistics of the raw steps."""
@@ -271,10 +274,14 @@ class LabelledSequenceTask(LabelledTask):
         return None, int(np.prod(self.item_shape()))
 
     def fit_skip(self, data) -> None:
-        """With ``linear_skip``: the ridge fit of the training ``data`` as the skip path's start (never saved)."""
+        """With ``linear_skip``: the ridge fit of the training ``data`` as the skip path's start (never saved). The
+        fit is also left, with ``data``, for the ridge baseline on that same data (train() scores it next; compose()
+        carries the config's private values over), so the ridge is fitted once."""
         c = self.config
         if getattr(c, "linear_skip", False):
-            object.__setattr__(c, "_skip_start", ridge_start(data, c.labels, self.baseline_steps))
+            model = fit_pooled_ridge(data, self.baseline_steps)
+            object.__setattr__(c, "_skip_start", ridge_start(data, c.labels, model=model))
+            object.__setattr__(c, "_skip_ridge", (data, model))
 
     def validate(self):
         c = self.config

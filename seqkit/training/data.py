@@ -35,6 +35,16 @@ def split_indices(n: int, fraction: float, seed: int,
     return sorted(train), sorted(held)
 
 
+def held_out(data: Sequence, task, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """``(train, validation)`` index lists of a seeded random ``fraction`` of ``data`` held out, stratified by
+    ``task.stratify``; an error when that leaves either part empty. In-memory data and shards carve with it."""
+    keep, held = split_indices(len(data), fraction, seed, stratify_groups(data, task.stratify))
+    if not held or not keep:
+        raise SeqkitError(f"{len(data)} samples are too few to hold out a validation fraction of {fraction}; "
+                          f"give more data, validation data, or val_fraction 0")
+    return keep, held
+
+
 def subset(data: Sequence, indices: Sequence[int]) -> list:
     """The samples of ``data`` at ``indices`` (any sized, indexable collection)."""
     return [data[i] for i in indices]

@@ -194,6 +194,19 @@ class Group:
             dist.barrier()
 
 
+def resolve_device(name: str) -> torch.device:
+    """``cpu``, ``cuda`` or ``cuda:N`` as a torch device; a one-line error for CUDA that is not there or another
+    name."""
+    if name == "cpu":
+        return torch.device("cpu")
+    if name.startswith("cuda"):  # "cuda" or "cuda:N"
+        if not torch.cuda.is_available():
+            raise SeqkitError(f"device {name!r} requested but PyTorch {torch.__version__} sees no CUDA GPU; "
+                              f"use --device cpu")
+        return torch.device(name)
+    raise SeqkitError(f"unknown device {name!r}; use cpu, cuda or cuda:N")
+
+
 def current() -> Group:
     """This process's :class:`Group` as it stands: the joined process group, else one process."""
     if dist.is_available() and dist.is_initialized():
@@ -210,8 +223,8 @@ def join(device: str = "cpu") -> Iterator[Group]:
     """
     owned = False
     if dist.is_available() and dist.is_initialized():
-        world = World(dist.get_rank(), dist.get_world_size(), world_from_env().local_rank)
-        backend = dist.get_backend()
+        joined = current()
+        world, backend = joined.world, joined.backend
     else:
         world = world_from_env()
         backend = None
@@ -222,12 +235,9 @@ def join(device: str = "cpu") -> Iterator[Group]:
                 if name not in os.environ:
                     raise SeqkitError(f"WORLD_SIZE={world.size} but {name} is not set; start the processes with "
                                       f"torchrun or seqkit train --nproc N")
-            cuda = device.startswith("cuda")
+            cuda = resolve_device(device).type == "cuda"  # CUDA missing or an unknown name: refused here
             backend = "nccl" if cuda else "gloo"
             if cuda:
-                if not torch.cuda.is_available():
-                    raise SeqkitError(f"device {device!r} requested but PyTorch {torch.__version__} sees no CUDA GPU; "
-                                      f"use --device cpu")
                 torch.cuda.set_device(world.local_rank)
             try:
                 dist.init_process_group(backend, init_method="env://", rank=world.rank, world_size=world.size,

@@ -15,6 +15,7 @@ from seqkit.core.plugins import Plugins, load_plugins
 from seqkit.errors import SeqkitError
 from seqkit.training import sources as data_sources
 from seqkit.training.data import batches, subset, to_device
+from seqkit.training.distributed import resolve_device
 from seqkit.training.loop import Loop
 from seqkit.training.runs import CONFIG, read_json
 
@@ -53,30 +54,52 @@ def report(composition, data, batch_size: int, device, folder: Path | None, name
     return result
 
 
-def backtest(run_dir: str | os.PathLike, data: Any, split: str = "test", stride: int = 1, device: str = "cpu",
-             plots: bool = True, plugins: Plugins | None = None) -> dict[str, Any]:
-    """Rolling-origin backtest of a saved forecasting run over ``data`` (a dataset name or file at ``split``, or
-    samples): the model and the task's baselines from every ``stride``-th origin (``task.backtest``), and the
-    task's plot of it in the run folder."""
-    from seqkit.training.trainer import load_run, resolve_device
-
-    composition = load_run(run_dir, plugins)
+def run_data(run_dir: Path, saved: dict, composition, data: Any, split: str, plugins: Plugins,
+             what: str = "evaluate") -> tuple[Any, dict[str, Any]]:
+    """``(samples, record)`` that :func:`evaluate` and :func:`backtest` score: ``data`` (a dataset name of the
+    run's task, a file, a folder of shards, or samples) at ``split``; None: the test split of the data the run was
+    trained on, as its config.json (``saved``) records it. ``what`` names the action in errors."""
     task = composition.task
-    source = data
-    if data is None:  # the test split of the data the run was trained on, as config.json records it
-        from seqkit.training import sources as data_sources
-        from seqkit.training.runs import CONFIG, read_json
-
-        record = (read_json(Path(run_dir), CONFIG).get("data") or {}).get("test")
+    if data is None:
+        record = (saved.get("data") or {}).get("test")
         if not record:
-            raise SeqkitError(f"{run_dir} records no test data; give the data to backtest on (--data)")
-        source, split = record.get("source", "data"), record.get("split", split)
-        data = data_sources.load(task, record)
-    name = plot_name(source, split)
-    if isinstance(data, (str, os.PathLike)):
-        data = task.load_data(str(data), split)
-    if len(data) == 0:
-        raise SeqkitError("no samples to backtest")
+            trained_on = data_sources.where((saved.get("data") or {}).get("train"))
+            raise SeqkitError(f"{run_dir} records no test data (trained on {trained_on}); give the data to "
+                              f"{what} on (--data)")
+        samples = data_sources.load(task, record)
+    else:
+        record = data_sources.describe(plugins, composition.task_name, data, split)
+        samples = data if record["kind"] == "samples" else data_sources.load(task, record)
+    if len(samples) == 0:
+        raise SeqkitError(f"no samples to {what}")
+    return samples, record
+
+
+def _data_name(record: dict[str, Any], samples: Any, split: str) -> str:
+    """The plot name of what :func:`run_data` returned (``sunspots-test``, ``data-test`` for samples)."""
+    source = record.get("source", "data") if record.get("kind") != "samples" else samples
+    return plot_name(source, record.get("split", split))
+
+
+def _open_run(run_dir: str | os.PathLike, plugins: Plugins | None):
+    """``(run_dir, config.json, composition, plugins)``: config.json read once, the trained model loaded."""
+    from seqkit.training.trainer import load_saved_run  # trainer imports this module
+
+    run_dir = Path(run_dir)
+    plugins = plugins or load_plugins()
+    saved = read_json(run_dir, CONFIG)
+    return run_dir, saved, load_saved_run(run_dir, saved, plugins), plugins
+
+
+def backtest(run_dir: str | os.PathLike, data: Any = None, split: str = "test", stride: int = 1,
+             device: str = "cpu", plots: bool = True, plugins: Plugins | None = None) -> dict[str, Any]:
+    """Rolling-origin backtest of a saved forecasting run over ``data``, found as :func:`evaluate` finds it (a
+    dataset name, file or folder of shards at ``split``, or samples; None: the test split the run records): the
+    model and the task's baselines from every ``stride``-th origin (``task.backtest``), and the task's plot of it
+    in the run folder. The result's ``data`` says what was scored (as :func:`evaluate`'s), ``source`` in words."""
+    run_dir, saved, composition, plugins = _open_run(run_dir, plugins)
+    task = composition.task
+    samples, record = run_data(run_dir, saved, composition, data, split, plugins, "backtest")
     dev = resolve_device(device)
     model = composition.model.to(dev).eval()
 
@@ -84,8 +107,9 @@ def backtest(run_dir: str | os.PathLike, data: Any, split: str = "test", stride:
         with torch.no_grad():
             return tuple(o.cpu().numpy() for o in model(*to_device(inputs, dev)))
 
-    result = task.backtest(predict, data, stride, Path(run_dir) if plots else None, name)
-    result.setdefault("source", str(source) if isinstance(source, (str, os.PathLike)) else "the given samples")
+    result = task.backtest(predict, samples, stride, run_dir if plots else None, _data_name(record, samples, split))
+    result.setdefault("source", record.get("source", "the given samples"))
+    result.setdefault("data", {k: v for k, v in record.items() if k in ("source", "split", "kind")})
     return result
 
 
@@ -104,35 +128,18 @@ def evaluate(run_dir: str | os.PathLike, data: Any = None, split: str = "test", 
     "baselines": {name: {<metric>: ..}}, <task.report: whole-set metrics, per-class scores..>, "plots": [png
     paths]}``. ``plots``: write the task's PNGs (forecast against actual, confusion matrix) into ``run_dir``.
     """
-    from seqkit.training.trainer import load_run, resolve_device  # trainer imports this module
-
-    run_dir = Path(run_dir)
-    plugins = plugins or load_plugins()
-    composition = load_run(run_dir, plugins)
-    saved = read_json(run_dir, CONFIG)
+    run_dir, saved, composition, plugins = _open_run(run_dir, plugins)
     task = composition.task
-    if data is None:
-        record = (saved.get("data") or {}).get("test")
-        if not record:
-            trained_on = data_sources.where((saved.get("data") or {}).get("train"))
-            raise SeqkitError(f"{run_dir} records no test data (trained on {trained_on}); give the data to "
-                              f"evaluate on (--data)")
-        samples = data_sources.load(task, record)
-    else:
-        record = data_sources.describe(plugins, composition.task_name, data, split)
-        samples = data if record["kind"] == "samples" else data_sources.load(task, record)
-    if len(samples) == 0:
-        raise SeqkitError("no samples to evaluate")
+    samples, record = run_data(run_dir, saved, composition, data, split, plugins)
     size = batch_size or saved.get("train", {}).get("batch_size", 32)
     torch_device = resolve_device(device)
     result: dict[str, Any] = Loop(composition.model.to(torch_device), task, torch_device, size).evaluate(samples)
     result["samples"] = len(samples)
     result["data"] = {k: v for k, v in record.items() if k in ("source", "split", "kind")}
     result["baselines"] = task.baselines(None, samples)
-    result["baseline"] = task.baseline(None, samples) or first_baseline(result["baselines"])
-    source = record.get("source", "data") if record.get("kind") != "samples" else samples
-    name = plot_name(source, record.get("split", split))
-    result.update(report(composition, samples, size, torch_device, run_dir if plots else None, name))
+    result["baseline"] = first_baseline(result["baselines"])  # task.baseline(), which baselines() holds first
+    result.update(report(composition, samples, size, torch_device, run_dir if plots else None,
+                         _data_name(record, samples, split)))
     return result
 
 

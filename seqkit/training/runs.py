@@ -93,15 +93,15 @@ def read_checkpoint(path: Path) -> dict | None:
                           f"over") from None
 
 
-def open_run(run_dir: Path, resume: bool) -> dict | None:
+def open_run(run_dir: Path, saved: dict | None) -> dict | None:
     """Apply the run-directory rules; return the checkpoint to continue from (None: start from epoch 1).
 
-    A new run needs a folder without a run in it, except one that never finished an epoch (killed while loading
-    or in its first epoch): that one is started over, its files replaced. ``resume`` needs config.json; with no
-    finished epoch it starts over too.
+    ``saved``: the run's config.json when resuming (the caller reads it with :func:`read_json`, which refuses a
+    folder that is not a run directory), None for a new run. A new run needs a folder without a run in it, except
+    one that never finished an epoch (killed while loading or in its first epoch): that one is started over, its
+    files replaced. A resumed run with no finished epoch starts over too.
     """
-    if resume:
-        read_json(run_dir, CONFIG)  # a clear error when it is not a run directory
+    resume = saved is not None
     checkpoint = read_checkpoint(run_dir / CHECKPOINT) if (run_dir / CONFIG).exists() else None
     if checkpoint is not None and not resume:
         raise SeqkitError(f"{run_dir} already holds a run; choose another run directory or resume it")

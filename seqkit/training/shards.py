@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from seqkit.errors import SeqkitError
-from seqkit.training.data import batches, split_indices, stratify_groups
+from seqkit.training.data import batches, held_out
 
 SHARD_SUFFIXES = (".npz", ".csv", ".tsv", ".jsonl", ".ndjson")
 KEEP = 2  # decoded shards held per dataset: a batch cut from a shard-blocked order spans at most two
@@ -171,11 +171,9 @@ class ShardView(Sequence):
 
 
 def carve_indices(data: ShardedData | ShardView, task, fraction: float, seed: int) -> tuple[ShardView, ShardView]:
-    """A seeded random ``fraction`` of ``data`` held out, stratified by ``task.stratify``, as lazy views."""
-    keep, held = split_indices(len(data), fraction, seed, stratify_groups(data, task.stratify))
-    if not held or not keep:
-        raise SeqkitError(f"{len(data)} samples are too few to hold out a validation fraction of {fraction}; "
-                          f"give more data, validation data, or val_fraction 0")
+    """A seeded random ``fraction`` of ``data`` held out, stratified by ``task.stratify`` (:func:`held_out`), as
+    lazy views."""
+    keep, held = held_out(data, task, fraction, seed)
     return data.select(keep), data.select(held)
 
 

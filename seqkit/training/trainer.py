@@ -31,8 +31,8 @@ from seqkit.core.plugins import Plugins, load_plugins
 from seqkit.errors import ConfigError, SeqkitError, first_line
 from seqkit.training import sources as data_sources
 from seqkit.training.config import RESUMABLE, VAL_FRACTION, TrainConfig
-from seqkit.training.data import split_indices, stratify_groups, subset
-from seqkit.training.distributed import Group, current, join
+from seqkit.training.data import held_out, subset
+from seqkit.training.distributed import Group, current, join, resolve_device
 from seqkit.training.evaluation import first_baseline
 from seqkit.training.loop import Loop
 from seqkit.training.progress import EpochLog
@@ -82,17 +82,6 @@ class TrainResult:
                 "stopped_early": self.stopped_early, "history": self.history}
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "cpu":
-        return torch.device("cpu")
-    if name.startswith("cuda"):  # "cuda" or "cuda:N"
-        if not torch.cuda.is_available():
-            raise SeqkitError(f"device {name!r} requested but PyTorch {torch.__version__} sees no CUDA GPU; "
-                              f"use --device cpu")
-        return torch.device(name)
-    raise SeqkitError(f"unknown device {name!r}; use cpu, cuda or cuda:N")
-
-
 def carve(task, data: Sequence, fraction: float, seed: int) -> tuple[Sequence, Sequence | None]:
     """(train, validation): ``task.split_validation`` if the task has its own, else a seeded random split
     stratified by ``task.stratify``; no split at fraction 0."""
@@ -103,10 +92,7 @@ def carve(task, data: Sequence, fraction: float, seed: int) -> tuple[Sequence, S
     own = task.split_validation(data, fraction, seed)  # e.g. forecasting: the latest windows, not a random pick
     if own is not None:
         return own
-    keep, held = split_indices(len(data), fraction, seed, stratify_groups(data, task.stratify))
-    if not held or not keep:
-        raise SeqkitError(f"{len(data)} samples are too few to hold out a validation fraction of {fraction}; "
-                          f"give more data, validation data, or val_fraction 0")
+    keep, held = held_out(data, task, fraction, seed)
     return subset(data, keep), subset(data, held)
 
 
@@ -160,7 +146,7 @@ def _options(task_config: Any) -> dict:
 # -- training ---------------------------------------------------------------------------------------------------
 def train(composition: Composition, train_data: Sequence, val_data: Sequence | None = None,
           config: TrainConfig | None = None, run_dir: str | os.PathLike | None = None, resume: bool = False,
-          sources: dict | None = None) -> TrainResult:
+          sources: dict | None = None, *, recorded: dict | None = None) -> TrainResult:
     """Train ``composition.model`` on samples of ``composition.task``; write the run directory; return the result.
 
     ``val_data`` is used as it is: :func:`prepare` decides it (``None``: selection and early stopping watch the
@@ -168,7 +154,8 @@ def train(composition: Composition, train_data: Sequence, val_data: Sequence | N
     ``resume`` continues the run in ``run_dir`` from its checkpoint (same composition; ``config.epochs`` is the
     total; of the options only those in ``RESUMABLE`` may differ, and the change is recorded); a run that never
     finished an epoch starts over. ``sources`` (``Prepared.sources``) is recorded in config.json so that
-    :func:`evaluate` and :func:`resume` need no data argument.
+    :func:`evaluate` and :func:`resume` need no data argument. ``recorded``: the run's config.json when the caller
+    has read it already (:func:`resume`), so that it is read once; None: read from ``run_dir`` when resuming.
 
     Under torchrun (or ``seqkit train --nproc N``) every process calls this with the same arguments: the model
     trains in DistributedDataParallel, each process on its share of every batch (seqkit.training.distributed);
@@ -185,10 +172,11 @@ def train(composition: Composition, train_data: Sequence, val_data: Sequence | N
 
         def open_folder():  # rank 0 decides and writes; the other processes get the folder and checkpoint from it
             folder = Path(run_dir) if run_dir is not None else _new_run_dir(composition, resume)
-            checkpoint = open_run(folder, resume)
+            saved = (recorded if recorded is not None else read_json(folder, CONFIG)) if resume else None
+            checkpoint = open_run(folder, saved)
             folder.mkdir(parents=True, exist_ok=True)
             _write_config(folder, composition, config, sources or _given_samples(train_data, val_data),
-                          {"train": len(train_data), "val": len(val_data or [])}, resume, checkpoint, group.size)
+                          {"train": len(train_data), "val": len(val_data or [])}, saved, checkpoint, group.size)
             return folder, checkpoint, composition.task.baselines(train_data, val_data if has_val else train_data)
 
         folder, checkpoint, baselines = group.agree(open_folder)
@@ -210,12 +198,12 @@ def _given_samples(train_data: Sequence, val_data: Sequence | None) -> dict:
 
 
 def _write_config(run_dir: Path, composition: Composition, config: TrainConfig, data: dict, counts: dict,
-                  resume: bool, checkpoint: dict | None, processes: int = 1) -> None:
-    """config.json: what the run is (composition), how it trains, what data it came from. On resume the
-    composition must be the recorded one, changed options must be resumable, and each change is recorded."""
-    saved = read_json(run_dir, CONFIG) if resume else {}
-    resumes = list(saved.get("resumes", []))
-    if resume:
+                  saved: dict | None, checkpoint: dict | None, processes: int = 1) -> None:
+    """config.json: what the run is (composition), how it trains, what data it came from. ``saved``: the config.json
+    of the run being resumed (None: a new run). On resume the composition must be the recorded one, changed
+    options must be resumable, and each change is recorded."""
+    resumes = list((saved or {}).get("resumes", []))
+    if saved is not None:
         if saved.get("composition") != json.loads(to_json(composition.config())):
             raise SeqkitError(f"cannot resume {run_dir}: it was trained with another composition or fitted task "
                               f"config; use the same cell, task, options and data")
@@ -347,7 +335,12 @@ def _compose_saved(run_dir: Path, saved: dict, plugins: Plugins | None) -> Compo
 def load_run(run_dir: str | os.PathLike, plugins: Plugins | None = None) -> Composition:
     """The trained composition of a run directory: rebuilt by ``compose()`` from config.json, best weights loaded."""
     run_dir = Path(run_dir)
-    composition = _compose_saved(run_dir, read_json(run_dir, CONFIG), plugins)
+    return load_saved_run(run_dir, read_json(run_dir, CONFIG), plugins)
+
+
+def load_saved_run(run_dir: Path, saved: dict, plugins: Plugins | None = None) -> Composition:
+    """:func:`load_run` for a caller that has read config.json already (``saved``)."""
+    composition = _compose_saved(run_dir, saved, plugins)
     try:
         composition.model.load_state_dict(read_weights(run_dir / WEIGHTS))
     except RuntimeError as exc:
@@ -387,7 +380,7 @@ def resume(run_dir: str | os.PathLike, changes: dict[str, Any] | None = None,
                           f"Python, or by an older seqkit); resume it with train(..., resume=True) and the data")
     composition = _compose_saved(run_dir, saved, plugins)
     train_data, val_data = _load_data(composition.task, data["train"], data.get("val"))
-    return train(composition, train_data, val_data, config, run_dir, resume=True, sources=data)
+    return train(composition, train_data, val_data, config, run_dir, resume=True, sources=data, recorded=saved)
 
 
 def _recorded_differences(saved: dict, given: dict[str, Any]) -> list[str]:

@@ -27,6 +27,7 @@ with a header and numeric columns (``columns`` picks them; by default every colu
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -350,15 +351,29 @@ class ForecastingTask(Task):
             return None
         return ForecastingTask(type(self.config)(**self.config_dict())).load_data(source, "train")
 
+    def recorded_linear_ar(self) -> Ridge | None:
+        """:meth:`fit_linear_ar` on :meth:`training_windows`, or None without them: read and fitted once per task
+        object and config, then shared by :meth:`baselines`, :meth:`plots` and :meth:`backtest` (an ``evaluate``
+        calls two of them)."""
+        key = json.dumps(self.config_dict(), sort_keys=True, default=str)
+        cached = getattr(self, "_recorded_ar", None)
+        if cached is None or cached[0] != key:
+            train = self.training_windows()
+            cached = (key, self.fit_linear_ar(train) if train is not None and len(train) else None)
+            self._recorded_ar = cached
+        return cached[1]
+
     def baselines(self, train, test):
         """Seasonal naive, drift and linear AR (fitted on ``train``, or on the recorded training split)."""
         if not len(test):
             return {}
         out = {"seasonal naive": self.baseline(train, test),
                "drift": self._scores(np.stack([self.drift(test, i) for i in range(len(test))]), test)}
-        train = train if train is not None else self.training_windows()
-        if train is not None and len(train):
-            ar = self.fit_linear_ar(train)
+        if train is None:
+            ar = self.recorded_linear_ar()
+        else:
+            ar = self.fit_linear_ar(train) if len(train) else None
+        if ar is not None:
             out["linear AR"] = self._scores(ar.predict(np.stack([x.reshape(-1) for x, _ in _items(test)])), test)
         return out
 
@@ -372,9 +387,8 @@ class ForecastingTask(Task):
         from seqkit.kit.plots import forecast_plot
 
         c = self.config
-        train = self.training_windows()
-        ar = (self.fit_linear_ar(train).predict(np.stack([x.reshape(-1) for x, _ in _items(data)]))
-              if train is not None and len(train) else None)
+        recorded = self.recorded_linear_ar()
+        ar = recorded.predict(np.stack([x.reshape(-1) for x, _ in _items(data)])) if recorded is not None else None
         starts = np.asarray(getattr(data, "starts", np.arange(len(data))))
         path = Path(folder) / f"forecast-{name}.png"
         forecast_plot(path, data, starts, {"model": outputs[0], **({"linear AR": ar} if ar is not None else {})},
@@ -400,9 +414,9 @@ class ForecastingTask(Task):
         forecasts = {"model": np.concatenate(model),
                      "seasonal naive": np.stack([self.seasonal_naive(x) for x, _ in windows]),
                      "drift": np.stack([self.drift(data, i) for i in picks])}
-        train = self.training_windows()
-        if train is not None and len(train):
-            forecasts["linear AR"] = self.fit_linear_ar(train).predict(np.stack([x.reshape(-1) for x, _ in windows]))
+        recorded = self.recorded_linear_ar()
+        if recorded is not None:
+            forecasts["linear AR"] = recorded.predict(np.stack([x.reshape(-1) for x, _ in windows]))
         scale = self.scale_of_errors()
         starts = np.asarray(getattr(data, "starts", np.arange(len(data))))
         result = {"origins": len(picks), "stride": stride, "horizon": self.config.horizon,
