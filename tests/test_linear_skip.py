@@ -84,7 +84,9 @@ def test_a_trained_skip_model_reloads_exports_and_verifies(plugins, tmp_path, ta
     assert exported.report.ok, exported.report.failures()
 
 
-def test_the_ridge_is_fitted_once_for_the_skip_start_and_the_training_baseline(plugins, tmp_path, monkeypatch):
+@pytest.mark.parametrize("task, data", [("speech-frames", "japanese-vowels"), ("classification", "basic-motions")])
+def test_the_ridge_is_fitted_once_for_the_skip_start_and_the_training_baseline(plugins, tmp_path, monkeypatch, task,
+                                                                              data):
     fits, fit = [], RidgeClassifier.fit
 
     def counted(self, x, labels):
@@ -92,12 +94,11 @@ def test_the_ridge_is_fitted_once_for_the_skip_start_and_the_training_baseline(p
         return fit(self, x, labels)
 
     monkeypatch.setattr(RidgeClassifier, "fit", counted)
-    p = prepare("gru", "speech-frames", "japanese-vowels", CellConfig(hidden_size=4), {"linear_skip": True},
-                plugins=plugins)
+    p = prepare("gru", task, data, CellConfig(hidden_size=4), {"linear_skip": True}, plugins=plugins)
     result = train(p.composition, p.train_data, p.val_data, TrainConfig(epochs=1, batch_size=64, progress=False),
                    run_dir=tmp_path / "run")
     assert fits == [len(p.train_data)]  # the skip start's fit is the ridge baseline's (was fitted twice)
-    steps = p.composition.task.baseline_steps
+    steps = getattr(p.composition.task, "baseline_steps", lambda x: x)  # numeric classification: the raw steps
     again = RidgeClassifier().fit(np.stack([pooled_statistics(steps(s.x)) for s in p.train_data]),
                                   [s.label for s in p.train_data])
     predicted = again.predict(np.stack([pooled_statistics(steps(s.x)) for s in p.val_data]))

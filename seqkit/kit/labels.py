@@ -94,6 +94,23 @@ def ridge_start(train, labels: list[str], steps=lambda x: x, model: RidgeClassif
             ridge.y_mean[order].astype(np.float32))
 
 
+def start_from_ridge(config, data, steps=lambda x: x) -> None:
+    """``linear_skip``'s start from the ridge baseline fitted on the training ``data``: left on ``config`` as
+    ``_skip_start`` (never saved), and the fit itself, with ``data``, for :func:`ridge_baseline` on that same data
+    (train() scores it next; compose() carries the config's private values over): the ridge is fitted once."""
+    model = fit_pooled_ridge(data, steps)
+    object.__setattr__(config, "_skip_start", ridge_start(data, config.labels, model=model))
+    object.__setattr__(config, "_skip_ridge", (data, model))
+
+
+def ridge_baseline(config, train, test, steps=lambda x: x) -> dict[str, dict[str, float]]:
+    """``{"ridge": accuracy}`` of :func:`pooled_ridge`, reusing (once) the fit :func:`start_from_ridge` left on
+    ``config`` when ``train`` is the data it was fitted on."""
+    kept = config.__dict__.pop("_skip_ridge", None)
+    model = kept[1] if kept is not None and kept[0] is train else None
+    return {"ridge": pooled_ridge(train, test, steps, model)}
+
+
 def naive_bayes_start(docs: list[list[int]], targets: list[str], labels: list[str], vocab_size: int) -> tuple:
     """Naive Bayes on token ids as :class:`~seqkit.kit.heads.BagSkipHead`'s start: ``(table [vocab, classes],
     bias [classes])``; each token's log-probabilities centred over the classes (softmax does not change), ids
@@ -257,9 +274,7 @@ class LabelledSequenceTask(LabelledTask):
     def strong_baselines(self, train, test):
         """``ridge``: a ridge classifier on each sequence's pooled per-feature statistics (mean, std, min, max over
         its steps, and its length) of :meth:`baseline_steps`; penalty by leave-one-out on ``train``."""
-        kept = self.config.__dict__.pop("_skip_ridge", None)  # fit_skip's fit, when train is its data: taken once
-        model = kept[1] if kept is not None and kept[0] is train else None
-        return {"ridge": pooled_ridge(train, test, self.baseline_steps, model)}
+        return ridge_baseline(self.config, train, test, self.baseline_steps)
 
     def skip_head(self, cell_output_size):
         """:class:`~seqkit.kit.heads.StatsSkipHead`: the ridge baseline on pooled statistics of the raw steps."""
@@ -274,14 +289,10 @@ class LabelledSequenceTask(LabelledTask):
         return None, int(np.prod(self.item_shape()))
 
     def fit_skip(self, data) -> None:
-        """With ``linear_skip``: the ridge fit of the training ``data`` as the skip path's start (never saved). The
-        fit is also left, with ``data``, for the ridge baseline on that same data (train() scores it next; compose()
-        carries the config's private values over), so the ridge is fitted once."""
-        c = self.config
-        if getattr(c, "linear_skip", False):
-            model = fit_pooled_ridge(data, self.baseline_steps)
-            object.__setattr__(c, "_skip_start", ridge_start(data, c.labels, model=model))
-            object.__setattr__(c, "_skip_ridge", (data, model))
+        """With ``linear_skip``: the ridge fit of the training ``data`` as the skip path's start
+        (:func:`start_from_ridge`)."""
+        if getattr(self.config, "linear_skip", False):
+            start_from_ridge(self.config, data, self.baseline_steps)
 
     def validate(self):
         c = self.config

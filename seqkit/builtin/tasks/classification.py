@@ -25,7 +25,14 @@ from seqkit.core.task import Dataset, TensorSpec
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.baselines import NaiveBayes, accuracy
 from seqkit.kit.heads import POOLINGS, BagSkipHead, StatsSkipHead
-from seqkit.kit.labels import Item, LabelledTask, naive_bayes_start, pooled_ridge, read_npz_items, ridge_start
+from seqkit.kit.labels import (
+    Item,
+    LabelledTask,
+    naive_bayes_start,
+    read_npz_items,
+    ridge_baseline,
+    start_from_ridge,
+)
 from seqkit.kit.readers import ARRAY_SUFFIXES, pad, read_table
 from seqkit.kit.scaling import Standardize, check_scaling, mean_std
 
@@ -161,11 +168,11 @@ class ClassificationTask(LabelledTask):
             c.num_features, c.mean, c.std = 0, [], []
         self.validate()
         self._ids = None
-        if c.linear_skip:  # the strong baseline, fitted on the training data, as the skip path's start
-            start = (ridge_start(data, c.labels) if numeric else
-                     naive_bayes_start([self.encode_text(s.x) for s in data], [s.label for s in data], c.labels,
-                                       c.vocab_size))
-            object.__setattr__(c, "_skip_start", start)
+        if c.linear_skip and numeric:  # the strong baseline, fitted on the training data, as the skip path's start
+            start_from_ridge(c, data)
+        elif c.linear_skip:
+            object.__setattr__(c, "_skip_start", naive_bayes_start([self.encode_text(s.x) for s in data],
+                                                                   [s.label for s in data], c.labels, c.vocab_size))
 
     def skip_head(self, cell_output_size):
         """Text: :class:`~seqkit.kit.heads.BagSkipHead` (naive Bayes' form on the token ids); numbers:
@@ -180,7 +187,7 @@ class ClassificationTask(LabelledTask):
         """Text: ``naive Bayes`` (multinomial, add-one smoothing) on the counts of the task's tokens; numbers:
         ``ridge`` on pooled per-feature statistics (see :func:`seqkit.kit.labels.pooled_ridge`)."""
         if not isinstance(train[0].x, str):
-            return {"ridge": pooled_ridge(train, test)}
+            return ridge_baseline(self.config, train, test)
         how = self.config.tokenizer
         model = NaiveBayes().fit([tokenize(s.x, how) for s in train], [s.label for s in train])
         return {"naive Bayes": {"accuracy": accuracy(model.predict([tokenize(s.x, how) for s in test]),
