@@ -181,9 +181,9 @@ def counted(monkeypatch, cls, *names) -> dict:
 
 
 def test_evaluate_reports_darts_metrics_every_baseline_and_a_forecast_plot(plugins, sunspot_run, monkeypatch):
-    calls = counted(monkeypatch, plugins.task("forecasting"), "baseline", "training_windows", "fit_linear_ar")
+    calls = counted(monkeypatch, plugins.task("forecasting"), "baseline", "training_data", "fit_linear_ar")
     scores = evaluate(sunspot_run, "sunspots", plugins=plugins)
-    assert calls == {"baseline": 1, "training_windows": 1, "fit_linear_ar": 1}  # shared by baselines and plots
+    assert calls == {"baseline": 1, "training_data": 1, "fit_linear_ar": 1}  # shared by baselines and plots
     assert {"mae", "mse", "rmse", "smape", "mase"} <= set(scores)
     assert scores["rmse"] == pytest.approx(np.sqrt(scores["mse"]), rel=1e-6)
     assert set(scores["baselines"]) == {"seasonal naive", "drift", "linear AR"}

@@ -87,6 +87,7 @@ def test_prepare_on_shards_fits_what_it_fits_on_the_file_and_trains_and_evaluate
     assert on_folder.pop("data")["source"] == str(folder) and on_file.pop("data")
     assert on_folder.pop("plots") != on_file.pop("plots")  # each named after its data
     assert on_folder == on_file  # the same samples, scored alike
+    assert set(on_folder["baselines"]) == {"majority", "ridge"}  # ridge refitted on the recorded shard folder
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
@@ -152,6 +153,8 @@ def test_a_sharded_forecasting_run_backtests_on_its_folder_as_it_evaluates(plugi
     assert bt["origins"] == scores["samples"] == 18  # every test window of both series (stride 1)
     assert bt["data"] == scores["data"] == {"source": str(folder), "kind": "file", "split": "test"}
     assert bt["scores"]["model"]["mae"] == pytest.approx(scores["mae"], rel=1e-5)
+    # the strong baseline is refitted on the recorded shard folder (it was left out: tasks cannot read shards)
+    assert bt["scores"]["linear AR"]["mae"] == pytest.approx(scores["baselines"]["linear AR"]["mae"], rel=1e-5)
     assert bt["plots"] == [str(result.run_dir / "backtest-stores-test.png")]
     recorded = run("evaluate", result.run_dir, "--backtest", "--json")  # the test split config.json records
     assert recorded.exit_code == 0 and json.loads(recorded.output)["scores"] == bt["scores"]

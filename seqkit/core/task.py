@@ -237,6 +237,9 @@ class Task:
     FILES: ClassVar[str] = ""
     #: the splits of a user's file (forecasting: its chronological train/test); empty: a file is read whole
     FILE_SPLITS: ClassVar[tuple[str, ...]] = ()
+    #: how :meth:`training_data` reads the recorded source again: ``read(task, source, split)``. None:
+    #: ``task.load_data``; seqkit.training sets its reader on a saved run's task (it also reads folders of shards)
+    source_reader: Callable[[Any, str, str], Any] | None = None
 
     @classmethod
     def datasets(cls) -> dict[str, str]:
@@ -280,6 +283,21 @@ class Task:
         config field, when the task's Config has one: baselines of a saved run refit on it."""
         if split == "train" and hasattr(self.config, "train_source") and not self.config.train_source:
             self.config.train_source = str(source)
+
+    def training_data(self) -> Any | None:
+        """The training split recorded by :meth:`record_source` (``config.train_source``: all of it, the model's
+        training and validation parts), read again by a copy of this task, for the baselines of a saved run. None
+        when there is none (data handed over as samples), it is gone (a file moved) or it cannot be read."""
+        source = getattr(self.config, "train_source", "")
+        if not source or not (source in self.datasets() or Path(source).exists()):
+            return None
+        fresh = type(self)(type(self.config)(**self.config_dict()))
+        try:
+            if self.source_reader is not None:
+                return self.source_reader(fresh, source, "train")
+            return fresh.load_data(source, "train")
+        except SeqkitError:  # e.g. a folder of shards, with no reader for it
+            return None
 
     def load_dataset(self, name: str, split: str) -> Any:
         """Samples of the built-in dataset ``name`` at ``split`` (both checked). The default reads the shipped

@@ -201,17 +201,6 @@ class LabelledTask(Task):
         majority = max(sorted(counts), key=lambda label: counts[label])
         return {"accuracy": sum(s.label == majority for s in test) / len(test)}
 
-    def training_items(self) -> list | None:
-        """The training split recorded by :meth:`record_source`, loaded again; None when there is none (data
-        passed in as samples) or it is gone (a file moved)."""
-        source = getattr(self.config, "train_source", "")
-        if not source or not (source in self.datasets() or Path(source).exists()):
-            return None
-        try:
-            return type(self)(type(self.config)(**self.config_dict())).load_data(source, "train")
-        except SeqkitError:  # e.g. a folder of shards, which only the trainer reads: no refitted baselines
-            return None
-
     def strong_baselines(self, train, test) -> dict[str, dict[str, float]]:
         """Non-recurrent models fitted on ``train``, scored on ``test``: ``{name: {"accuracy": ..}}``."""
         return {}
@@ -222,7 +211,7 @@ class LabelledTask(Task):
         if not len(test):
             return {}
         out = {"majority": self.baseline(train, test)}
-        train = train if train is not None else self.training_items()
+        train = train if train is not None else self.training_data()
         if train is not None and len(train):
             out.update(self.strong_baselines(train, test))
         return out

@@ -51,6 +51,7 @@ from seqkit.training.runs import (
     write_metrics,
 )
 from seqkit.training.selection import Selection, learning_rate
+from seqkit.training.shards import load_data as read_source  # a dataset, file or folder of shards
 
 
 @dataclass
@@ -328,8 +329,12 @@ class _Session:
 
 # -- runs that describe themselves --------------------------------------------------------------------------------
 def _compose_saved(run_dir: Path, saved: dict, plugins: Plugins | None) -> Composition:
-    return compose_from_config(saved.get("composition") if isinstance(saved, dict) else saved, plugins,
-                               where=str(run_dir / CONFIG))
+    """The composition config.json records; its task reads its recorded training data again (for baselines) as
+    training does: a folder of shards included."""
+    composition = compose_from_config(saved.get("composition") if isinstance(saved, dict) else saved, plugins,
+                                      where=str(run_dir / CONFIG))
+    composition.task.source_reader = read_source
+    return composition
 
 
 def load_run(run_dir: str | os.PathLike, plugins: Plugins | None = None) -> Composition:

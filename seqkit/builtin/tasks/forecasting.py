@@ -344,21 +344,14 @@ class ForecastingTask(Task):
         return Ridge().fit(np.stack([x.reshape(-1) for x, _ in _items(train)]),
                            np.stack([y for _, y in _items(train)]))
 
-    def training_windows(self):
-        """The training split recorded by load_data (for a saved run's baselines), or None."""
-        source = self.config.train_source
-        if not source or not (source in self.DATASETS or Path(source).is_file()):
-            return None
-        return ForecastingTask(type(self.config)(**self.config_dict())).load_data(source, "train")
-
     def recorded_linear_ar(self) -> Ridge | None:
-        """:meth:`fit_linear_ar` on :meth:`training_windows`, or None without them: read and fitted once per task
+        """:meth:`fit_linear_ar` on :meth:`training_data`, or None without them: read and fitted once per task
         object and config, then shared by :meth:`baselines`, :meth:`plots` and :meth:`backtest` (an ``evaluate``
         calls two of them)."""
         key = json.dumps(self.config_dict(), sort_keys=True, default=str)
         cached = getattr(self, "_recorded_ar", None)
         if cached is None or cached[0] != key:
-            train = self.training_windows()
+            train = self.training_data()
             cached = (key, self.fit_linear_ar(train) if train is not None and len(train) else None)
             self._recorded_ar = cached
         return cached[1]
