@@ -16,24 +16,6 @@ from seqkit.training.shards import KEEP, ShardedData, epoch_batches, load_data
 MOTIONS = "seqkit/datasets/classification/basic_motions_train.npz"
 
 
-def npz_shards(folder, arrays, sizes, key="X", label="y"):
-    """``arrays[key]``/``arrays[label]`` cut into .npz shards of ``sizes`` items, in name order."""
-    folder.mkdir()
-    start = 0
-    for i, n in enumerate(sizes):
-        np.savez(folder / f"part-{i:03d}.npz", **{key: arrays[key][start:start + n],
-                                                  label: arrays[label][start:start + n]})
-        start += n
-    return folder
-
-
-@pytest.fixture
-def motions(tmp_path):
-    with np.load(MOTIONS) as z:
-        arrays = {k: z[k] for k in z.files}
-    return npz_shards(tmp_path / "motions", arrays, [9, 9, 9, 9, 4]), arrays
-
-
 def test_npz_shards_are_the_file_samples_read_one_shard_at_a_time(plugins, motions):
     folder, arrays = motions
     task = plugins.task("classification")()
@@ -132,7 +114,7 @@ def test_forecasting_shards_are_series_each_split_by_time(plugins, tmp_path):
                                                        for f in ("a.csv", "b.csv"))
 
 
-def test_speech_and_video_npz_shards(plugins, tmp_path):
+def test_speech_and_video_npz_shards(plugins, tmp_path, npz_shards):
     rng = np.random.default_rng(1)
     speech = {"frames": rng.normal(size=(12, 9, 5)).astype(np.float32), "labels": np.array(list("ab") * 6)}
     task = plugins.task("speech-frames")()
