@@ -75,8 +75,8 @@ def test_verify_cli_shows_placement(tmp_path, monkeypatch):
 
 
 def bound_runs_agree_with_plain_sessions(path, composition, provider: str, cuda_graph: bool) -> None:
-    """Three different inputs at one shape, fed twice in turn through one BoundSession (with a CUDA graph: the
-    first run is plain, then capture, then replays): every result, kept until all runs are done, matches plain
+    """Three different inputs at one shape, fed twice in turn through one BoundSession (with a CUDA graph, the later
+    runs replay the captured graph): every result, kept until all runs are done, matches plain
     sessions without binding or graphs (on ``provider`` and on the CPU) for ITS input, never another call's; the
     caller's arrays are left as they were."""
     rng = np.random.default_rng(1)

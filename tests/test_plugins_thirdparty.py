@@ -274,7 +274,7 @@ class NotExportable(Cell):
         return y, (y[:, -1].unsqueeze(0),)
 
 
-def test_a_cell_that_fails_export_is_named_with_its_pluginplugin_module(tmp_path):
+def test_a_cell_that_fails_export_is_named_with_its_plugin_module(tmp_path):
     loaded = seqkit.load_plugins(extra={"nx": plugin_module("nx", seqkit_register_cells=lambda registry:
                                                       registry.register("nx", NotExportable))})
     composition = seqkit.compose("nx", plugins=loaded)
