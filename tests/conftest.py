@@ -1,7 +1,12 @@
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 
 import seqkit
+
+MOTIONS = Path(__file__).resolve().parents[1] / "seqkit" / "datasets" / "classification" / "basic_motions_train.npz"
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +52,29 @@ def deployed(tmp_path_factory):
             cache[case, streaming] = export(case, directory, streaming)
         return cache[case, streaming]
     return get
+
+
+def write_npz_shards(folder, arrays, sizes, key="X", label="y"):
+    """``arrays[key]``/``arrays[label]`` cut into .npz shards of ``sizes`` items in ``folder``, in name order."""
+    folder.mkdir()
+    start = 0
+    for i, n in enumerate(sizes):
+        np.savez(folder / f"part-{i:03d}.npz", **{key: arrays[key][start:start + n],
+                                                  label: arrays[label][start:start + n]})
+        start += n
+    return folder
+
+
+@pytest.fixture
+def npz_shards():
+    """``npz_shards(folder, arrays, sizes, key="X", label="y") -> folder``: see :func:`write_npz_shards`."""
+    return write_npz_shards
+
+
+@pytest.fixture
+def motions(tmp_path):
+    """``(folder, arrays)``: basic-motions' training file (40 samples) as 5 .npz shards of 9, 9, 9, 9, 4 samples,
+    and the file's arrays (tests/test_quantize.py overrides the name with its own module fixture: a model)."""
+    with np.load(MOTIONS) as z:
+        arrays = {k: z[k] for k in z.files}
+    return write_npz_shards(tmp_path / "motions", arrays, [9, 9, 9, 9, 4]), arrays

@@ -1,9 +1,22 @@
-"""Installed-looking plugin distributions for tests: modules plus a ``.dist-info`` with ``seqkit`` entry points in a
-folder, found by importlib.metadata once the folder is on ``sys.path`` (in-process) or ``PYTHONPATH`` (subprocess)."""
+"""Throwaway plugins for tests: in-memory plugin modules (for ``seqkit.load_plugins(extra=...)``), and
+installed-looking plugin distributions: modules plus a ``.dist-info`` with ``seqkit`` entry points in a folder,
+found by importlib.metadata once the folder is on ``sys.path`` (in-process) or ``PYTHONPATH`` (subprocess)."""
 from __future__ import annotations
 
 import textwrap
+import types
 from pathlib import Path
+
+
+def plugin_module(name: str, **attrs) -> types.ModuleType:
+    """A module ``name`` with ``attrs``; callables named ``seqkit_register*`` become hooks (``@seqkit.hookimpl``),
+    anything else (e.g. ``SEQKIT_PLUGIN_API``) is set as it is."""
+    from seqkit import hookimpl
+
+    module = types.ModuleType(name)
+    for key, value in attrs.items():
+        setattr(module, key, hookimpl(value) if key.startswith("seqkit_register") and callable(value) else value)
+    return module
 
 
 def write_distribution(root: Path, dist: str, version: str, entry_points: dict[str, str],

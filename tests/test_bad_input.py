@@ -7,12 +7,12 @@ values, lists, opsets, unknown names, damaged run folders and ONNX files. Plugin
 import json
 import os
 import shutil
-import types
 
 import onnx
 import pytest
 import torch
 from click.testing import CliRunner
+from plugin_fixtures import plugin_module
 
 import seqkit
 from seqkit.cli import cli
@@ -221,21 +221,18 @@ class _TensorHead(PooledHead):
 
 
 def _plugins_with(**tasks_and_cells):
-    mod = types.ModuleType("author_mistakes")
-
-    @seqkit.hookimpl
     def seqkit_register_tasks(registry):
         for name, cls in tasks_and_cells.items():
             if issubclass(cls, seqkit.Task):
                 registry.register(name, cls)
 
-    @seqkit.hookimpl
     def seqkit_register_cells(registry):
         for name, cls in tasks_and_cells.items():
             if issubclass(cls, seqkit.Cell):
                 registry.register(name, cls)
 
-    mod.seqkit_register_tasks, mod.seqkit_register_cells = seqkit_register_tasks, seqkit_register_cells
+    mod = plugin_module("author_mistakes", seqkit_register_tasks=seqkit_register_tasks,
+                        seqkit_register_cells=seqkit_register_cells)
     return seqkit.load_plugins(extra={"mistakes": mod})
 
 

@@ -19,7 +19,6 @@ import time
 import uuid
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -28,21 +27,11 @@ from seqkit.cli import cli
 
 pytestmark = pytest.mark.slow
 
-MOTIONS = Path("seqkit/datasets/classification/basic_motions_train.npz")
 # 36 training samples (val fraction 0.1, stratified: 4 of 40 held out), global batch 5: the full batches split
 # 3 + 2 between the processes and the last batch (1 sample) leaves process 1 without a sample: both weightings
 # of seqkit.training.distributed are exercised.
 ARGS = ["train", "--hidden-size", "8", "--batch-size", "5", "--lr", "1e-2", "--patience", "0", "--val-fraction",
         "0.1", "--no-progress", "--seed", "3"]
-
-
-def shards(folder: Path) -> Path:
-    folder.mkdir()
-    with np.load(MOTIONS) as z:
-        x, y = z["X"], z["y"]
-    for i, start in enumerate(range(0, 40, 9)):
-        np.savez(folder / f"part-{i}.npz", X=x[start:start + 9], y=y[start:start + 9])
-    return folder
 
 
 def launch(args, mark):
@@ -71,8 +60,8 @@ def history(run: Path) -> list[dict]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the rank to kill through /proc")
-def test_two_processes_fail_clearly_when_one_is_killed_resume_and_match_one_process(tmp_path):
-    data = shards(tmp_path / "shards")
+def test_two_processes_fail_clearly_when_one_is_killed_resume_and_match_one_process(tmp_path, motions):
+    data, _ = motions  # 40 samples in shards of 9
     run, mark = tmp_path / "two", uuid.uuid4().hex
     job = launch([*ARGS, "--data", str(data), "--epochs", "500", "--run-dir", str(run), "--nproc", "2"], mark)
     deadline = time.monotonic() + 240

@@ -15,6 +15,7 @@ from seqkit.errors import ProviderError, SeqkitError
 from seqkit.onnx.gpu import control_flow, cpu_nodes, host_copies
 from seqkit.runtime.bound import BoundSession
 from seqkit.runtime.placement import profile_placement
+from seqkit.runtime.session import TOLERANCES, open_session
 
 HAS_CUDA = "CUDAExecutionProvider" in ort.get_available_providers()
 needs_cuda = pytest.mark.skipif(not HAS_CUDA, reason="onnxruntime has no CUDAExecutionProvider here (CPU build or "
@@ -73,18 +74,41 @@ def test_verify_cli_shows_placement(tmp_path, monkeypatch):
     assert '"requested": "native"' in result.output  # the lowering from the metadata
 
 
+def bound_runs_agree_with_plain_sessions(path, composition, provider: str, cuda_graph: bool) -> None:
+    """Three different inputs at one shape, fed twice in turn through one BoundSession (with a CUDA graph, the later
+    runs replay the captured graph): every result, kept until all runs are done, matches plain
+    sessions without binding or graphs (on ``provider`` and on the CPU) for ITS input, never another call's; the
+    caller's arrays are left as they were."""
+    rng = np.random.default_rng(1)
+    feeds = [sample_inputs(composition.task.inputs(), {"batch": 4, "time": 16}, rng) for _ in range(3)]
+    kept = [{k: v.copy() for k, v in f.items()} for f in feeds]
+    bound = BoundSession(str(path), feeds[0], provider=provider, cuda_graph=cuda_graph, threads=1)
+    results = [bound.run(feeds[i % 3]) for i in range(6)]
+    assert bound.runs == 6
+    for f, k in zip(feeds, kept):
+        for name in f:
+            np.testing.assert_array_equal(f[name], k[name], err_msg=f"BoundSession wrote into the caller's '{name}'")
+    references = {p: open_session(str(path), p, threads=1) for p in dict.fromkeys([provider, "cpu"])}
+    atol, rtol = TOLERANCES[provider]  # float32 (use_tf32=0, the runtime's default): cuda's bound covers cuda vs cpu
+    names = [o.name for o in references["cpu"].session.get_outputs()]
+    for ref_provider, ref in references.items():
+        want = [ref.run(f) for f in kept]
+        assert any(not np.allclose(a, b, rtol=rtol, atol=atol) for a, b in zip(want[0], want[1])), \
+            "two different inputs gave the same outputs: this check could not tell runs apart"
+        for i, got in enumerate(results):
+            for name, g, w in zip(names, got, want[i % 3]):
+                np.testing.assert_allclose(g, w, rtol=rtol, atol=atol, err_msg=(
+                    f"run {i + 1} (input {i % 3}), output {name}: {provider} BoundSession (cuda_graph={cuda_graph}) "
+                    f"vs a plain {ref_provider} session"))
+
+
 def test_bound_session_on_cpu_matches_plain_runs_and_keeps_its_shape(tmp_path):
     c = composition("gru")
     seqkit.export(c, tmp_path / "g.onnx")
+    bound_runs_agree_with_plain_sessions(tmp_path / "g.onnx", c, "cpu", cuda_graph=False)
     rng = np.random.default_rng(0)
     example = sample_inputs(c.task.inputs(), {"batch": 4, "time": 9}, rng)
     bound = BoundSession(str(tmp_path / "g.onnx"), example, provider="cpu", cuda_graph=False, threads=1)
-    plain = ort.InferenceSession(str(tmp_path / "g.onnx"), providers=["CPUExecutionProvider"])
-    for _ in range(3):
-        feeds = sample_inputs(c.task.inputs(), {"batch": 4, "time": 9}, rng)
-        (got,) = bound.run(feeds)
-        np.testing.assert_array_equal(got, plain.run(None, feeds)[0])
-    assert bound.runs == 3
     with pytest.raises(SeqkitError, match="bound at"):
         bound.run(sample_inputs(c.task.inputs(), {"batch": 2, "time": 9}, rng))
     with pytest.raises(ProviderError, match="CUDA graphs need the CUDA provider"):
@@ -100,8 +124,4 @@ def test_cuda_export_runs_entirely_on_the_gpu_and_captures(tmp_path, task):
     feeds = sample_inputs(c.task.inputs(), {"batch": 4, "time": 16}, np.random.default_rng(0))
     placed = profile_placement(str(tmp_path / "m.onnx"), feeds, "cuda")
     assert placed.memcpy == 0 and placed.cuda_graph_blockers() == []
-    bound = BoundSession(str(tmp_path / "m.onnx"), feeds, provider="cuda", cuda_graph=True)
-    first = bound.run(feeds)
-    again = bound.run(feeds)
-    for a, b in zip(first, again):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    bound_runs_agree_with_plain_sessions(tmp_path / "m.onnx", c, "cuda", cuda_graph=True)

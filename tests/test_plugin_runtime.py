@@ -1,19 +1,10 @@
 """Plugin discovery and registry errors (built-ins come through the same entry points as third parties)."""
-import types
-
 import pytest
+from plugin_fixtures import plugin_module
 
 import seqkit
-from seqkit import hookimpl
 from seqkit.core.cell import Cell
 from seqkit.errors import PluginError, SeqkitError
-
-
-def _module(name, **hooks):
-    mod = types.ModuleType(name)
-    for hook_name, fn in hooks.items():
-        setattr(mod, hook_name, hookimpl(fn))
-    return mod
 
 
 class _DummyCell(Cell):
@@ -38,8 +29,8 @@ def test_a_name_claimed_twice_names_both_plugins_and_others_keep_working():
     def register(registry):
         registry.register("twin", _DummyCell)
 
-    loaded = seqkit.load_plugins(extra={"first": _module("first", seqkit_register_cells=register),
-                                        "second": _module("second", seqkit_register_cells=register)})
+    loaded = seqkit.load_plugins(extra={"first": plugin_module("first", seqkit_register_cells=register),
+                                        "second": plugin_module("second", seqkit_register_cells=register)})
     with pytest.raises(PluginError, match=r"'twin' is registered by both plugin 'first'.*and plugin 'second'"):
         loaded.cell("twin")
     assert loaded.cell("gru").__name__ == "GRUCell"
@@ -49,7 +40,7 @@ def test_a_plugin_whose_hook_raises_is_reported_and_the_rest_works():
     def broken(registry):
         raise RuntimeError("boom")
 
-    loaded = seqkit.load_plugins(extra={"broken": _module("broken", seqkit_register_cells=broken)})
+    loaded = seqkit.load_plugins(extra={"broken": plugin_module("broken", seqkit_register_cells=broken)})
     assert any(p.plugin == "broken" and "boom" in p.reason for p in loaded.problems)
     seqkit.compose("gru", plugins=loaded)  # still usable
 
@@ -58,7 +49,7 @@ def test_bad_names_are_refused(plugins):
     def bad(registry):
         registry.register("Bad Name", _DummyCell)
 
-    loaded = seqkit.load_plugins(extra={"bad": _module("bad", seqkit_register_cells=bad)})
+    loaded = seqkit.load_plugins(extra={"bad": plugin_module("bad", seqkit_register_cells=bad)})
     assert any(p.plugin == "bad" and "names are lower case" in p.reason for p in loaded.problems)
 
 
@@ -74,6 +65,6 @@ def test_each_load_is_fresh():
     def register(registry):
         registry.register("ephemeral", _DummyCell)
 
-    with_extra = seqkit.load_plugins(extra={"tmp": _module("tmp", seqkit_register_cells=register)})
+    with_extra = seqkit.load_plugins(extra={"tmp": plugin_module("tmp", seqkit_register_cells=register)})
     assert "ephemeral" in with_extra.cells.names()
     assert "ephemeral" not in seqkit.load_plugins().cells.names()

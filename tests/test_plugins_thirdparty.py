@@ -14,6 +14,7 @@ import types
 import pytest
 import torch
 from click.testing import CliRunner
+from plugin_fixtures import plugin_module, write_distribution
 from torch import nn
 
 import seqkit
@@ -21,13 +22,6 @@ from seqkit import hookimpl
 from seqkit.cli import cli
 from seqkit.core.cell import Cell
 from seqkit.errors import ExportError, PluginError
-
-
-def _module(name, **attrs):
-    mod = types.ModuleType(name)
-    for key, value in attrs.items():
-        setattr(mod, key, hookimpl(value) if key.startswith("seqkit_register") and callable(value) else value)
-    return mod
 
 
 class Tiny(seqkit.ScanCell):
@@ -130,7 +124,7 @@ def test_uninstalling_one_plugin_leaves_seqkit_and_the_other_working(tmp_path):
 
 # -- the hooks, one test each (tests/test_hooks_documented.py checks that every hook has one) --------------
 def test_hook_seqkit_register_cells():
-    loaded = seqkit.load_plugins(extra={"tiny": _module("tiny", seqkit_register_cells=lambda registry:
+    loaded = seqkit.load_plugins(extra={"tiny": plugin_module("tiny", seqkit_register_cells=lambda registry:
                                                           registry.register("tiny", Tiny))})
     entry = loaded.cells.get("tiny")
     assert entry.obj is Tiny and entry.source.plugin == "tiny" and entry.description.startswith("A one-line")
@@ -143,25 +137,16 @@ def test_hook_seqkit_register_tasks():
     class Renamed(task_cls):
         """Classification under another name."""
 
-    loaded = seqkit.load_plugins(extra={"t": _module("t", seqkit_register_tasks=lambda registry:
+    loaded = seqkit.load_plugins(extra={"t": plugin_module("t", seqkit_register_tasks=lambda registry:
                                                      registry.register("renamed", Renamed))})
     assert loaded.task("renamed") is Renamed and loaded.tasks.get("renamed").source.plugin == "t"
     seqkit.compose("gru", "renamed", plugins=loaded)
 
 
 # -- faults ------------------------------------------------------------------------------------------------
-def _fake_distribution(root, dist, module, entry, source):
-    """A minimal installed distribution (module + .dist-info with a seqkit entry point) under ``root``."""
-    (root / f"{module}.py").write_text(source)
-    info = root / f"{dist.replace('-', '_')}-0.3.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.3\n")
-    (info / "entry_points.txt").write_text(f"[seqkit]\n{entry} = {module}\n")
-
-
 def test_a_plugin_that_raises_on_import_is_reported_with_the_fix(tmp_path, monkeypatch):
-    _fake_distribution(tmp_path, "seqkit-broken", "seqkit_broken_mod", "broken",
-                       "raise ImportError('seqkit_broken needs scipy')\n")
+    write_distribution(tmp_path, "seqkit-broken", "0.3", {"broken": "seqkit_broken_mod"},
+                       {"seqkit_broken_mod": "raise ImportError('seqkit_broken needs scipy')\n"})
     (tmp_path / "local_broken.py").write_text("import no_such_module_anywhere\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     loaded = seqkit.load_plugins(extra={"local": "local_broken"})
@@ -177,7 +162,7 @@ def test_a_plugin_that_raises_on_import_is_reported_with_the_fix(tmp_path, monke
 
 @pytest.mark.parametrize("need,ok", [(1, True), (">=1", True), (">=1,<3", True), (">=2", False), ("==0", False)])
 def test_plugin_api_version_is_checked(need, ok):
-    loaded = seqkit.load_plugins(extra={"v": _module("v", SEQKIT_PLUGIN_API=need, seqkit_register_cells=lambda
+    loaded = seqkit.load_plugins(extra={"v": plugin_module("v", SEQKIT_PLUGIN_API=need, seqkit_register_cells=lambda
                                                      registry: registry.register("vcell", Tiny))})
     assert ("vcell" in loaded.cells.names()) is ok
     if not ok:
@@ -188,13 +173,14 @@ def test_plugin_api_version_is_checked(need, ok):
 
 
 def test_an_unreadable_api_requirement_is_reported():
-    loaded = seqkit.load_plugins(extra={"v": _module("v", SEQKIT_PLUGIN_API="latest")})
+    loaded = seqkit.load_plugins(extra={"v": plugin_module("v", SEQKIT_PLUGIN_API="latest")})
     [reason] = _problems(loaded, "v")
     assert "SEQKIT_PLUGIN_API = 'latest', which is not a plugin API requirement" in reason
 
 
 def test_a_real_entry_point_that_needs_a_newer_api_names_its_distribution(tmp_path, monkeypatch):
-    _fake_distribution(tmp_path, "seqkit-future", "seqkit_future_mod", "future", "SEQKIT_PLUGIN_API = '>=7'\n")
+    write_distribution(tmp_path, "seqkit-future", "0.3", {"future": "seqkit_future_mod"},
+                       {"seqkit_future_mod": "SEQKIT_PLUGIN_API = '>=7'\n"})
     monkeypatch.syspath_prepend(str(tmp_path))
     [reason] = _problems(seqkit.load_plugins(), "future")
     assert "needs seqkit plugin API >=7" in reason and "upgrade seqkit" in reason
@@ -210,7 +196,7 @@ def test_a_name_registered_twice_by_one_plugin_is_its_problem_and_nothing_is_kep
         registry.register("dup", Tiny)
         registry.register("dup", Other)
 
-    loaded = seqkit.load_plugins(extra={"twice": _module("twice", seqkit_register_cells=twice)})
+    loaded = seqkit.load_plugins(extra={"twice": plugin_module("twice", seqkit_register_cells=twice)})
     [reason] = _problems(loaded, "twice")
     assert "registered cell 'dup' twice (first Tiny, then Other); register each name once" in reason
     assert "dropped what it registered (dup, keep)" in reason
@@ -218,7 +204,7 @@ def test_a_name_registered_twice_by_one_plugin_is_its_problem_and_nothing_is_kep
 
 
 def test_a_name_claimed_by_two_plugins_names_both_and_the_fix():
-    loaded = seqkit.load_plugins(extra={"a": _module("a", seqkit_register_cells=lambda registry:
+    loaded = seqkit.load_plugins(extra={"a": plugin_module("a", seqkit_register_cells=lambda registry:
                                                      registry.register("gru", Tiny))})
     with pytest.raises(PluginError, match=r"'gru' is registered by both plugin 'gru' \(seqkit .*\) and plugin "
                                           r"'a'.*SEQKIT_DISABLE_PLUGINS \(one of: gru,a\)"):
@@ -230,8 +216,8 @@ def test_a_hook_with_a_wrong_signature_is_explained_in_plain_words():
     def seqkit_register_cells(reg):
         reg.register("never", Tiny)
 
-    loaded = seqkit.load_plugins(extra={"sig": _module("sig", seqkit_register_cells=seqkit_register_cells),
-                                        "good": _module("good", seqkit_register_cells=lambda registry:
+    loaded = seqkit.load_plugins(extra={"sig": plugin_module("sig", seqkit_register_cells=seqkit_register_cells),
+                                        "good": plugin_module("good", seqkit_register_cells=lambda registry:
                                                         registry.register("good", Tiny))})
     [reason] = _problems(loaded, "sig")
     assert "its hook seqkit_register_cells(reg) takes argument 'reg', which seqkit does not pass" in reason
@@ -259,7 +245,7 @@ def test_a_hook_that_raises_keeps_none_of_its_registrations():
         registry.register("gru", Tiny)  # would clash with the built-in
         raise RuntimeError("lost my config file")
 
-    loaded = seqkit.load_plugins(extra={"half": _module("half", seqkit_register_cells=half)})
+    loaded = seqkit.load_plugins(extra={"half": plugin_module("half", seqkit_register_cells=half)})
     [reason] = _problems(loaded, "half")
     assert "seqkit_register_cells raised RuntimeError: lost my config file" in reason
     assert "dropped what it registered (gru, half_done)" in reason and "SEQKIT_DISABLE_PLUGINS=half" in reason
@@ -268,7 +254,7 @@ def test_a_hook_that_raises_keeps_none_of_its_registrations():
 
 
 def test_registering_something_that_is_not_a_cell_class_is_refused():
-    loaded = seqkit.load_plugins(extra={"obj": _module("obj", seqkit_register_cells=lambda registry:
+    loaded = seqkit.load_plugins(extra={"obj": plugin_module("obj", seqkit_register_cells=lambda registry:
                                                        registry.register("inst", Tiny(3, seqkit.CellConfig())))})
     [reason] = _problems(loaded, "obj")
     assert "which is not a subclass of seqkit.Cell; register the class itself" in reason
@@ -289,7 +275,7 @@ class NotExportable(Cell):
 
 
 def test_a_cell_that_fails_export_is_named_with_its_plugin_module(tmp_path):
-    loaded = seqkit.load_plugins(extra={"nx": _module("nx", seqkit_register_cells=lambda registry:
+    loaded = seqkit.load_plugins(extra={"nx": plugin_module("nx", seqkit_register_cells=lambda registry:
                                                       registry.register("nx", NotExportable))})
     composition = seqkit.compose("nx", plugins=loaded)
     with pytest.raises(ExportError, match=r"for cell 'nx' \(class NotExportable from test_plugins_thirdparty\) "

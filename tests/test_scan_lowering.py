@@ -1,15 +1,14 @@
 """The generic Scan lowering: a cell written as one time step exports as ONNX Scan, never unrolled, lengths kept."""
 import importlib
-import types
 from dataclasses import dataclass
 
 import onnx
 import pytest
 import torch
+from plugin_fixtures import plugin_module
 from torch import nn
 
 import seqkit
-from seqkit import hookimpl
 from seqkit.errors import ExportError, SeqkitError
 from seqkit.onnx.lowering.scan import reverse_index, reverse_within_lengths
 from seqkit.testing import assert_cell_contract, assert_exports
@@ -87,19 +86,15 @@ class NoLengthsTask(seqkit.Task):
 
 
 def _module():
-    mod = types.ModuleType("scan_cells")
-
-    @hookimpl
     def seqkit_register_cells(registry):
         registry.register("mgu", MinimalGated)
         registry.register("twostate", TwoState)
 
-    @hookimpl
     def seqkit_register_tasks(registry):
         registry.register("nolengths", NoLengthsTask)
 
-    mod.seqkit_register_cells, mod.seqkit_register_tasks = seqkit_register_cells, seqkit_register_tasks
-    return mod
+    return plugin_module("scan_cells", seqkit_register_cells=seqkit_register_cells,
+                         seqkit_register_tasks=seqkit_register_tasks)
 
 
 @pytest.fixture
@@ -195,8 +190,7 @@ def test_a_step_with_python_control_flow_fails_export_with_its_name_and_the_fix(
                 h = h * 2
             return h, new
 
-    mod = types.ModuleType("branchy_plugin")
-    mod.seqkit_register_cells = hookimpl(lambda registry: registry.register("branchy", Branchy))
+    mod = plugin_module("branchy_plugin", seqkit_register_cells=lambda registry: registry.register("branchy", Branchy))
     loaded = seqkit.load_plugins(extra={"branchy_plugin": mod})
     composition = seqkit.compose("branchy", plugins=loaded)
     target = tmp_path / "b.onnx"

@@ -18,24 +18,6 @@ from seqkit.training.trainer import carve
 MOTIONS = "seqkit/datasets/classification/basic_motions_train.npz"
 
 
-def npz_shards(folder, arrays, sizes, key="X", label="y"):
-    """``arrays[key]``/``arrays[label]`` cut into .npz shards of ``sizes`` items, in name order."""
-    folder.mkdir()
-    start = 0
-    for i, n in enumerate(sizes):
-        np.savez(folder / f"part-{i:03d}.npz", **{key: arrays[key][start:start + n],
-                                                  label: arrays[label][start:start + n]})
-        start += n
-    return folder
-
-
-@pytest.fixture
-def motions(tmp_path):
-    with np.load(MOTIONS) as z:
-        arrays = {k: z[k] for k in z.files}
-    return npz_shards(tmp_path / "motions", arrays, [9, 9, 9, 9, 4]), arrays
-
-
 def test_npz_shards_are_the_file_samples_read_one_shard_at_a_time(plugins, motions):
     folder, arrays = motions
     task = plugins.task("classification")()
@@ -160,7 +142,7 @@ def test_a_sharded_forecasting_run_backtests_on_its_folder_as_it_evaluates(plugi
     assert recorded.exit_code == 0 and json.loads(recorded.output)["scores"] == bt["scores"]
 
 
-def test_speech_and_video_npz_shards(plugins, tmp_path):
+def test_speech_and_video_npz_shards(plugins, tmp_path, npz_shards):
     rng = np.random.default_rng(1)
     speech = {"frames": rng.normal(size=(12, 9, 5)).astype(np.float32), "labels": np.array(list("ab") * 6)}
     task = plugins.task("speech-frames")()

@@ -54,7 +54,8 @@ class BoundSession:
         self.binding = sess.io_binding()
         self.inputs = {}
         for name in names:
-            value = ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(example[name]), self.device, 0)
+            # a copy: on the CPU the OrtValue shares the array's memory, and run() writes the next inputs there
+            value = ort.OrtValue.ortvalue_from_numpy(np.array(example[name], order="C"), self.device, 0)
             self.inputs[name] = value
             self.binding.bind_ortvalue_input(name, value)
         self.outputs = {}
@@ -95,4 +96,6 @@ class BoundSession:
         self.runs += 1
         if not copy_out:
             return None
-        return [value.numpy() for value in self.outputs.values()]
+        out = [value.numpy() for value in self.outputs.values()]
+        # on the CPU numpy() is a view of the bound buffer, which the next run overwrites
+        return [o.copy() for o in out] if self.device == "cpu" else out
