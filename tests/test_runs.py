@@ -191,3 +191,21 @@ def test_several_seeds_give_one_run_each_and_mean_and_std(tmp_path):
     assert {"majority", "ridge"} <= set(scores["mean_std"]["baselines"])  # the weak and the strong baseline
     both = invoke("train", *TINY, "--seed", 1, "--seeds", "0,1")
     assert both.exit_code == 1 and "give --seed or --seeds, not both" in both.output
+
+
+def test_several_seeds_from_python_are_the_cli_runs(tmp_path):
+    """The CLI's --seeds is train_seeds + summarize: the same runs, the same numbers."""
+    from seqkit.training import resume_seeds, summarize, train_seeds
+
+    cli = json.loads(invoke("train", *TINY, "--epochs", 1, "--seeds", "0,1", "--run-dir", tmp_path / "cli",
+                            "--json").stdout)
+    config = TrainConfig(epochs=1, batch_size=8, lr=1e-2, progress=False)
+    results = train_seeds("gru", "classification", "basic-motions", [0, 1], CellConfig(hidden_size=8), None, config,
+                          tmp_path / "api")
+    assert [r.run_dir for r in results] == [tmp_path / "api-seed0", tmp_path / "api-seed1"]
+    assert [r.metrics for r in results] == [r["metrics"] for r in cli["runs"]]
+    assert summarize([r.metrics for r in results], [r.baselines for r in results]) == cli["mean_std"]
+    with pytest.raises(SeqkitError, match=r"seeds must be distinct non-negative integers, e.g. 0,1,2 \(got \[1, 1\]\)"):
+        train_seeds("gru", "classification", "basic-motions", [1, 1])
+    resumed = resume_seeds(tmp_path / "api", [0, 1], {"epochs": 2, "progress": False})
+    assert [len(r.history) for r in resumed] == [2, 2]

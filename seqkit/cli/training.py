@@ -81,39 +81,38 @@ def train(ctx, cell, task, hidden_size, num_layers, bidirectional, dropout, cell
       seqkit train --data basic-motions --seeds 0,1,2 --run-dir runs/bm      runs/bm-seed0 ... and mean +- std
       seqkit train --data shards/ --nproc 4 --batch-size 64 --run-dir runs/big   4 processes (DDP)
     """
-    from seqkit.training import prepare, seed_run_dir
+    from seqkit.training import prepare, resume_seeds, train_seeds
     from seqkit.training import resume as resume_run
     from seqkit.training import train as do_train
-    from seqkit.training.runs import default_run_dir
+    from seqkit.training.trainer import check_seeds
 
     given = {name for name in ctx.params if name not in _NOT_RUN_OPTIONS
              and ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT}
-    if seeds is not None and (not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0):
-        raise SeqkitError(f"--seeds needs distinct non-negative integers, e.g. 0,1,2 (got {seeds})")
+    if seeds is not None:
+        check_seeds(seeds)
     if seeds and "seed" in given:
         raise SeqkitError("give --seed or --seeds, not both")
     if resume:
         if not run_dir:
             raise SeqkitError("--resume needs --run-dir RUN: the run folder to continue")
         changes = {_option(name): _value(name, ctx.params[name]) for name in given}
-        runs = [seed_run_dir(run_dir, s) for s in seeds] if seeds else [run_dir]
-        results = [resume_run(r, changes) for r in runs]
+        results = resume_seeds(run_dir, seeds, changes) if seeds else [resume_run(run_dir, changes)]
     else:
         if data is None:
             raise SeqkitError("give --data: a dataset of the task ('seqkit datasets' lists them) or a data file")
         config = cell_config(hidden_size, num_layers, bidirectional, dropout, cell_options)
         options = parse_options(task_options, "task")
-        base = run_dir or (default_run_dir(cell, task) if seeds else None)
-        results = []
-        for s in seeds or [seed]:
-            prepared = prepare(cell, task, data, config, options, seed=s, val_data=val_data,
+        how = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, clip_norm=clip_norm, patience=patience,
+                          seed=seed, device=device, progress=not no_progress, weight_decay=weight_decay,
+                          lr_schedule=lr_schedule, plateau_patience=plateau_patience, select=select)
+        if seeds:
+            results = train_seeds(cell, task, data, seeds, config, options, how, run_dir, val_data=val_data,
+                                  val_fraction=val_fraction)
+        else:
+            prepared = prepare(cell, task, data, config, options, seed=seed, val_data=val_data,
                                val_fraction=val_fraction)
-            results.append(do_train(
-                prepared.composition, prepared.train_data, prepared.val_data,
-                TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, clip_norm=clip_norm, patience=patience,
-                            seed=s, device=device, progress=not no_progress, weight_decay=weight_decay,
-                            lr_schedule=lr_schedule, plateau_patience=plateau_patience, select=select),
-                run_dir=seed_run_dir(base, s) if seeds else run_dir, sources=prepared.sources))
+            results = [do_train(prepared.composition, prepared.train_data, prepared.val_data, how, run_dir=run_dir,
+                                sources=prepared.sources)]
     _print_trained(results, several=bool(seeds), as_json=as_json)
 
 
@@ -130,7 +129,7 @@ def _value(name: str, value):
 
 
 def _print_trained(results, several: bool, as_json: bool) -> None:
-    from seqkit.training import mean_std
+    from seqkit.training import summarize
 
     if not several:
         result = results[0]
@@ -144,15 +143,14 @@ def _print_trained(results, several: bool, as_json: bool) -> None:
                                 result.baselines))
         out.print(f"wrote {result.run_dir}")
         return
-    summary = mean_std([r.metrics for r in results])
-    baselines = {name: mean_std([r.baselines.get(name, {}) for r in results]) for name in results[0].baselines}
+    summary = summarize([r.metrics for r in results], [r.baselines for r in results])
     if as_json:
-        click.echo(json.dumps({"runs": [r.to_dict() for r in results],
-                               "mean_std": {"metrics": summary, "baselines": baselines}}, indent=2))
+        click.echo(json.dumps({"runs": [r.to_dict() for r in results], "mean_std": summary}, indent=2))
         return
     for r in results:
         out.print(f"{r.run_dir}: best epoch {r.best_epoch} of {len(r.history)}, selected on {r.selected_on}")
-    out.print(summary_table(f"validation, mean ± std over {len(results)} seeds", summary, baselines))
+    out.print(summary_table(f"validation, mean ± std over {len(results)} seeds", summary["metrics"],
+                            summary["baselines"]))
 
 
 @click.command()
@@ -185,7 +183,7 @@ def evaluate(runs, data, split, batch_size, device, backtest, stride, no_plots, 
       seqkit evaluate runs/sunspots --data sunspots --backtest --stride 4
     """
     from seqkit.training import evaluate as do_evaluate
-    from seqkit.training import mean_std
+    from seqkit.training import summarize
 
     if backtest:
         if len(runs) != 1:
@@ -206,16 +204,16 @@ def evaluate(runs, data, split, batch_size, device, backtest, stride, no_plots, 
         for path in result.get("plots", []):
             out.print(f"wrote {path}")
         return
-    summary = mean_std([{k: v for k, v in r.items() if k != "samples"} for r in results])
-    baselines = {name: mean_std([r["baselines"].get(name, {}) for r in results]) for name in results[0]["baselines"]}
+    summary = summarize([{k: v for k, v in r.items() if k != "samples"} for r in results],
+                        [r["baselines"] for r in results])
     if as_json:
-        click.echo(json.dumps({"runs": [{"run": run, **r} for run, r in zip(runs, results)],
-                               "mean_std": {"metrics": summary, "baselines": baselines}}, indent=2))
+        click.echo(json.dumps({"runs": [{"run": run, **r} for run, r in zip(runs, results)], "mean_std": summary},
+                              indent=2))
         return
     for run, r in zip(runs, results):
         values = ", ".join(f"{k} {v:.4f}" for k, v in r.items() if isinstance(v, float))
         out.print(f"{run} on {_source(r)}: {values}")
-    out.print(summary_table(f"mean ± std over {len(runs)} runs", summary, baselines))
+    out.print(summary_table(f"mean ± std over {len(runs)} runs", summary["metrics"], summary["baselines"]))
 
 
 def _print_backtest(run, data, split, stride, device, no_plots, as_json) -> None:

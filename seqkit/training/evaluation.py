@@ -154,3 +154,12 @@ def mean_std(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         out[key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
                     "values": values.tolist()}
     return out
+
+
+def summarize(metrics: Sequence[dict[str, Any]], baselines: Sequence[dict[str, dict]]) -> dict[str, dict]:
+    """Several runs (seeds) as ``{"metrics": mean_std(metrics), "baselines": {name: mean_std(that baseline's
+    rows)}}``; the baselines are those of the first run. ``train_seeds`` results: ``summarize([r.metrics for r in
+    results], [r.baselines for r in results])``."""
+    names = list(baselines[0]) if baselines else []
+    return {"metrics": mean_std(metrics),
+            "baselines": {name: mean_std([b.get(name, {}) for b in baselines]) for name in names}}
