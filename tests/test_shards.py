@@ -3,6 +3,7 @@ and evaluates like the same samples in one file."""
 import csv
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +16,8 @@ from seqkit.training.distributed import Group, World, free_port, join
 from seqkit.training.shards import KEEP, ShardedData, epoch_batches, load_data
 from seqkit.training.trainer import carve
 
-MOTIONS = "seqkit/datasets/classification/basic_motions_train.npz"
+DATASETS = Path(__file__).resolve().parents[1] / "seqkit" / "datasets"  # not the working folder
+MOTIONS = str(DATASETS / "classification" / "basic_motions_train.npz")
 
 
 def test_npz_shards_are_the_file_samples_read_one_shard_at_a_time(plugins, motions):
@@ -74,7 +76,7 @@ def test_prepare_on_shards_fits_what_it_fits_on_the_file_and_trains_and_evaluate
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_text_shards_csv_and_jsonl(plugins, tmp_path, suffix):
-    with open("seqkit/datasets/classification/fortunes_train.csv", newline="") as f:
+    with open(DATASETS / "classification" / "fortunes_train.csv", newline="") as f:
         rows = list(csv.DictReader(f))[:60]
     folder = tmp_path / "texts"
     folder.mkdir()
