@@ -74,7 +74,7 @@ def npz_shards():
 @pytest.fixture
 def motions(tmp_path):
     """``(folder, arrays)``: basic-motions' training file (40 samples) as 5 .npz shards of 9, 9, 9, 9, 4 samples,
-    and the file's arrays (tests/test_quantize.py overrides the name with its own module fixture: a model)."""
+    and the file's arrays."""
     with np.load(MOTIONS) as z:
         arrays = {k: z[k] for k in z.files}
     return write_npz_shards(tmp_path / "motions", arrays, [9, 9, 9, 9, 4]), arrays

@@ -73,6 +73,9 @@ def test_cli_errors_are_one_line(run, tmp_path):
     assert bad.exit_code != 0 and "positive integers" in bad.output
     bad = run("bench", "--lowering", "fast", "--cells", "rnn", "--batch", "1", "--time", "2", "--hidden", "2")
     assert bad.exit_code == 1 and "unknown lowering 'fast'" in bad.output and "Traceback" not in bad.output
+    seqkit.export(seqkit.compose("gru", "classification", seqkit.CellConfig(hidden_size=2)), tmp_path / "g.onnx")
+    bad = run("bench", str(tmp_path / "g.onnx"), "--lowering", "bogus")  # was ignored: a file's lowering is fixed
+    assert bad.exit_code == 1 and "--lowering bogus does not apply to MODEL" in bad.output
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         bad = run("bench", "--provider", "cuda", "--cells", "rnn", "--batch", "1", "--time", "2", "--hidden", "2")
         assert bad.exit_code == 1 and "no CUDAExecutionProvider" in bad.output and "Traceback" not in bad.output

@@ -83,19 +83,25 @@ def bound_runs_agree_with_plain_sessions(path, composition, provider: str, cuda_
     feeds = [sample_inputs(composition.task.inputs(), {"batch": 4, "time": 16}, rng) for _ in range(3)]
     kept = [{k: v.copy() for k, v in f.items()} for f in feeds]
     bound = BoundSession(str(path), feeds[0], provider=provider, cuda_graph=cuda_graph, threads=1)
+    if cuda_graph:  # the session really was asked to capture (a dropped option would make this test a plain run)
+        options = bound.session.session.get_provider_options()["CUDAExecutionProvider"]
+        assert options.get("enable_cuda_graph") == "1", options
     results = [bound.run(feeds[i % 3]) for i in range(6)]
     assert bound.runs == 6
     for f, k in zip(feeds, kept):
         for name in f:
             np.testing.assert_array_equal(f[name], k[name], err_msg=f"BoundSession wrote into the caller's '{name}'")
     references = {p: open_session(str(path), p, threads=1) for p in dict.fromkeys([provider, "cpu"])}
-    atol, rtol = TOLERANCES[provider]  # float32 (use_tf32=0, the runtime's default): cuda's bound covers cuda vs cpu
+    # float32 (use_tf32=0, the runtime's default): cuda's bound covers cuda vs cpu; on the CPU, one thread, the same
+    # kernels on the same inputs: bit for bit
+    atol, rtol = TOLERANCES[provider] if provider != "cpu" else (0.0, 0.0)
     names = [o.name for o in references["cpu"].session.get_outputs()]
     for ref_provider, ref in references.items():
         want = [ref.run(f) for f in kept]
         assert any(not np.allclose(a, b, rtol=rtol, atol=atol) for a, b in zip(want[0], want[1])), \
             "two different inputs gave the same outputs: this check could not tell runs apart"
         for i, got in enumerate(results):
+            assert len(got) == len(names), f"run {i + 1}: {len(got)} outputs, the model has {len(names)}"
             for name, g, w in zip(names, got, want[i % 3]):
                 np.testing.assert_allclose(g, w, rtol=rtol, atol=atol, err_msg=(
                     f"run {i + 1} (input {i % 3}), output {name}: {provider} BoundSession (cuda_graph={cuda_graph}) "

@@ -6,6 +6,7 @@ import json
 import click
 
 from seqkit.cli.common import json_option, out, parse_options, positive, provider_option
+from seqkit.errors import SeqkitError
 from seqkit.onnx import LOWERINGS
 
 
@@ -34,7 +35,7 @@ def _names(ctx, param, value):
 @click.option("--task", default="classification", show_default=True, help="Registered task (ignored with MODEL).")
 @click.option("-T", "--task-option", "task_options", multiple=True, metavar="KEY=VALUE", help="Task option.")
 @click.option("--lowering", "lowerings", default="auto", show_default=True, callback=_names,
-              help=f"Comma-separated lowerings to time side by side: {', '.join(LOWERINGS)}.")
+              help=f"Comma-separated lowerings to time side by side: {', '.join(LOWERINGS)} (not with MODEL).")
 @click.option("--repeats", type=int, default=15, show_default=True, callback=positive,
               help="Timed samples per engine and point (after warm-up); the median is reported.")
 @click.option("--threads", type=int, default=2, show_default=True, callback=positive,
@@ -66,6 +67,9 @@ def bench(model, cells, batches, times, hiddens, task, task_options, lowerings, 
 
     progress = None if as_json else _progress
     if model:
+        if lowerings != ["auto"]:
+            raise SeqkitError(f"--lowering {','.join(lowerings)} does not apply to MODEL: a file's lowering was "
+                              f"chosen at export (seqkit export --lowering ...); drop --lowering")
         result = bench_model(model, batches, times, repeats, threads, provider, precision, progress=progress,
                              clock=clock)
     else:

@@ -293,10 +293,11 @@ class Task:
             return None
         fresh = type(self)(type(self.config)(**self.config_dict()))
         try:
-            if self.source_reader is not None:
-                return self.source_reader(fresh, source, "train")
-            return fresh.load_data(source, "train")
-        except SeqkitError:  # e.g. a folder of shards, with no reader for it
+            data = (self.source_reader(fresh, source, "train") if self.source_reader is not None
+                    else fresh.load_data(source, "train"))
+            len(data)  # a lazy reader (shards) reads here: a damaged shard means no data, not a later failure
+            return data
+        except SeqkitError:  # e.g. a folder of shards with no reader for it, or a damaged shard
             return None
 
     def load_dataset(self, name: str, split: str) -> Any:

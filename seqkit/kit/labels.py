@@ -78,7 +78,7 @@ def fit_pooled_ridge(train, steps=lambda x: x) -> RidgeClassifier:
 
 def pooled_ridge(train, test, steps=lambda x: x, model: RidgeClassifier | None = None) -> dict[str, float]:
     """Accuracy on ``test`` of :func:`fit_pooled_ridge` fitted on ``train`` (``model``: that fit, made already)."""
-    model = model or fit_pooled_ridge(train, steps)
+    model = model if model is not None else fit_pooled_ridge(train, steps)
     predicted = model.predict(np.stack([pooled_statistics(steps(s.x)) for s in test]))
     return {"accuracy": accuracy(predicted, [s.label for s in test])}
 
@@ -87,7 +87,7 @@ def ridge_start(train, labels: list[str], steps=lambda x: x, model: RidgeClassif
     """The ridge baseline (:func:`pooled_ridge`) fitted on ``train`` (``model``: that fit, made already), as
     :class:`~seqkit.kit.heads.StatsSkipHead`'s start: ``(stats mean, stats std, weight [classes, stats], bias
     [classes])``, classes in ``labels`` order."""
-    model = model or fit_pooled_ridge(train, steps)
+    model = model if model is not None else fit_pooled_ridge(train, steps)
     order = [model.classes.index(label) for label in labels]
     ridge = model.ridge
     return (ridge.mean.astype(np.float32), ridge.std.astype(np.float32), ridge.coef.T[order].astype(np.float32),

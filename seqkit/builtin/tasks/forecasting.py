@@ -352,8 +352,9 @@ class ForecastingTask(Task):
         cached = getattr(self, "_recorded_ar", None)
         if cached is None or cached[0] != key:
             train = self.training_data()
-            cached = (key, self.fit_linear_ar(train) if train is not None and len(train) else None)
-            self._recorded_ar = cached
+            if train is None or not len(train):
+                return None  # not cached: the data may be readable later (a reader set, a file put back)
+            cached = self._recorded_ar = (key, self.fit_linear_ar(train))
         return cached[1]
 
     def baselines(self, train, test):
