@@ -81,7 +81,7 @@ def _data_name(record: dict[str, Any], samples: Any, split: str) -> str:
     return plot_name(source, record.get("split", split))
 
 
-def _open_run(run_dir: str | os.PathLike, plugins: Plugins | None):
+def _saved_run(run_dir: str | os.PathLike, plugins: Plugins | None):
     """``(run_dir, config.json, composition, plugins)``: config.json read once, the trained model loaded."""
     from seqkit.training.trainer import load_saved_run  # trainer imports this module
 
@@ -97,7 +97,7 @@ def backtest(run_dir: str | os.PathLike, data: Any = None, split: str = "test", 
     dataset name, file or folder of shards at ``split``, or samples; None: the test split the run records): the
     model and the task's baselines from every ``stride``-th origin (``task.backtest``), and the task's plot of it
     in the run folder. The result's ``data`` says what was scored (as :func:`evaluate`'s), ``source`` in words."""
-    run_dir, saved, composition, plugins = _open_run(run_dir, plugins)
+    run_dir, saved, composition, plugins = _saved_run(run_dir, plugins)
     task = composition.task
     samples, record = run_data(run_dir, saved, composition, data, split, plugins, "backtest")
     dev = resolve_device(device)
@@ -128,7 +128,7 @@ def evaluate(run_dir: str | os.PathLike, data: Any = None, split: str = "test", 
     "baselines": {name: {<metric>: ..}}, <task.report: whole-set metrics, per-class scores..>, "plots": [png
     paths]}``. ``plots``: write the task's PNGs (forecast against actual, confusion matrix) into ``run_dir``.
     """
-    run_dir, saved, composition, plugins = _open_run(run_dir, plugins)
+    run_dir, saved, composition, plugins = _saved_run(run_dir, plugins)
     task = composition.task
     samples, record = run_data(run_dir, saved, composition, data, split, plugins)
     size = batch_size or saved.get("train", {}).get("batch_size", 32)

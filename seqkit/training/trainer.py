@@ -181,6 +181,7 @@ def train(composition: Composition, train_data: Sequence, val_data: Sequence | N
             return folder, checkpoint, composition.task.baselines(train_data, val_data if has_val else train_data)
 
         folder, checkpoint, baselines = group.agree(open_folder)
+        composition.task.config.__dict__.pop("_skip_ridge", None)  # every rank: the kept fit holds the training data
         session = _Session(folder, composition, config, has_val, baselines, group)
         session.start(device, checkpoint)
         stopped_early = session.run_epochs(train_data, val_data if has_val else None)
