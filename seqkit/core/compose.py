@@ -13,7 +13,7 @@ from torch import nn
 from seqkit.core.cell import Cell, CellConfig
 from seqkit.core.plugins import Plugins, load_plugins
 from seqkit.core.task import Task, TensorSpec, spec_problems
-from seqkit.errors import ConfigError, PluginError, SeqkitError, first_line
+from seqkit.errors import ConfigError, PluginError, SeqkitError, described, first_line
 
 
 class SequenceModel(nn.Module):
@@ -161,7 +161,7 @@ def _call(who: str, what: str, fn):
             raise ConfigError(f"{who} {what}: out of memory ({first_line(exc)}); choose smaller sizes") from None
         if os.environ.get("SEQKIT_DEBUG"):
             raise
-        raise PluginError(f"{who} {what}: {type(exc).__name__}: {first_line(exc)}; fix the plugin (set "
+        raise PluginError(f"{who} {what}: {described(exc)}; fix the plugin (set "
                           f"SEQKIT_DEBUG=1 for the traceback)") from None
 
 
