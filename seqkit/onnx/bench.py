@@ -271,9 +271,8 @@ def bench_model(path: str | os.PathLike, batches=DEFAULT_BATCHES, times=DEFAULT_
         session = open_session(str(path), provider, threads=threads, precision=precision)
     except ProviderError:
         raise
-    except SeqkitError as exc:  # provider and precision were checked above: the file cannot be loaded
-        raise SeqkitError(f"{path} is not a readable ONNX file ({exc}); give a file written by 'seqkit export'"
-                          ) from None
+    except SeqkitError as exc:  # a damaged file, or (on a GPU) a provider that failed to start: the reason says
+        raise SeqkitError(f"{path}: {exc}; give a readable ONNX file written by 'seqkit export'") from None
     meta = read_metadata(session.session)
     composition = compose_from_config(meta.get("config"), where=f"{path}: its seqkit.config metadata")
     label = (meta.get("lowering") or {}).get("requested", "file")
