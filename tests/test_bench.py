@@ -39,6 +39,11 @@ def test_cpu_clock_needs_one_thread():
         bench_grid(cells=["rnn"], batches=[1], times=[2], hiddens=[2], threads=2, clock="cpu", repeats=3)
 
 
+def test_an_unknown_cell_option_from_python_is_one_line():
+    with pytest.raises(SeqkitError, match="^cell config has no option hiden_size; its options: hidden_size"):
+        bench_grid(cells=["rnn"], batches=[1], times=[2], hiddens=[2], cell_config={"hiden_size": 3}, repeats=3)
+
+
 def test_load_warning():
     assert load_warning([0.2, 0.3, 0.3], 2, 2) is None
     assert "loaded" in load_warning([5.0, 4.0, 3.0], 2, 2)

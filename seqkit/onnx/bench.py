@@ -242,7 +242,7 @@ def bench_grid(cells=DEFAULT_CELLS, batches=DEFAULT_BATCHES, times=DEFAULT_TIMES
     with tempfile.TemporaryDirectory(prefix="seqkit-bench-") as tmp:
         for cell in cells:
             for hidden in hiddens:
-                config = CellConfig(**{**(cell_config or {}), "hidden_size": hidden})
+                config = CellConfig.from_dict({**(cell_config or {}), "hidden_size": hidden})
                 composition = compose(cell, task, config, task_config)
                 sessions = _sessions(composition, lowerings, provider, threads, Path(tmp), precision)
                 model, device = _torch_side(composition, provider, precision)
