@@ -125,7 +125,7 @@ except SeqkitError as exc:
 def test_a_hung_process_makes_the_other_fail_within_the_timeout_with_one_line():
     """Two processes joined by hand (torchrun's environment, a free loopback port); one never reaches the
     collective: the other gives up after SEQKIT_DIST_TIMEOUT seconds with one line instead of waiting forever."""
-    from seqkit.training.distributed import free_port
+    from seqkit.training.launch import free_port
 
     env = {**os.environ, "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()),
            "SEQKIT_DIST_TIMEOUT": "3", "GLOO_SOCKET_IFNAME": "lo"}

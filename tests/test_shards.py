@@ -12,7 +12,8 @@ import torch
 from seqkit.core.cell import CellConfig
 from seqkit.errors import SeqkitError
 from seqkit.training import TrainConfig, evaluate, prepare, train
-from seqkit.training.distributed import Group, World, free_port, join
+from seqkit.training.distributed import Group, World, join
+from seqkit.training.launch import free_port
 from seqkit.training.shards import KEEP, ShardedData, epoch_batches, load_data
 from seqkit.training.trainer import carve
 

@@ -191,7 +191,7 @@ def summary_table(title: str, summary: dict, baselines: dict[str, dict] | None =
 
 def nproc_option(fn):
     """``--nproc N`` for a command that trains: N > 1 runs the same command in N processes on this machine
-    (seqkit.training.distributed.launch: torch's elastic launcher, DistributedDataParallel over loopback).
+    (seqkit.training.launch.launch: torch's elastic launcher, DistributedDataParallel over loopback).
     In a process of such a job (or of torchrun's) the command runs inside the joined process group; only rank 0
     prints, and under --nproc an error is printed once, by the launcher."""
     import contextlib
@@ -203,7 +203,8 @@ def nproc_option(fn):
                        "global batch). Several machines: torchrun, see docs/training.md.")
     @functools.wraps(fn)
     def command(*args, nproc, **kwargs):
-        from seqkit.training.distributed import join, launch, record_failure, world_from_env
+        from seqkit.training.distributed import join, world_from_env
+        from seqkit.training.launch import launch, record_failure
 
         ctx = click.get_current_context()
         if nproc > 1:

@@ -84,7 +84,7 @@ def train(ctx, cell, task, hidden_size, num_layers, bidirectional, dropout, cell
     from seqkit.training import prepare, resume_seeds, train_seeds
     from seqkit.training import resume as resume_run
     from seqkit.training import train as do_train
-    from seqkit.training.trainer import check_seeds
+    from seqkit.training.seeds import check_seeds
 
     given = {name for name in ctx.params if name not in _NOT_RUN_OPTIONS
              and ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT}

@@ -9,8 +9,8 @@ from typing import Any
 
 _LAZY = {"TrainConfig": "seqkit.training.config"}
 _LAZY.update({name: "seqkit.training.trainer" for name in
-              ("Prepared", "TrainResult", "load_run", "prepare", "resume", "resume_seeds", "seed_run_dir", "train",
-               "train_seeds")})
+              ("Prepared", "TrainResult", "load_run", "prepare", "resume", "train")})
+_LAZY.update({name: "seqkit.training.seeds" for name in ("resume_seeds", "seed_run_dir", "train_seeds")})
 _LAZY.update({name: "seqkit.training.evaluation" for name in ("evaluate", "mean_std", "summarize")})
 _LAZY["dataset_table"] = "seqkit.training.sources"
 __all__ = sorted(_LAZY)
