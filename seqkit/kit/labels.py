@@ -16,10 +16,10 @@ from torch import nn
 
 from seqkit.core.task import Task, TensorSpec
 from seqkit.errors import ConfigError, SeqkitError
-from seqkit.kit.baselines import NaiveBayes, RidgeClassifier, accuracy, pooled_statistics
 from seqkit.kit.heads import POOLINGS, PooledHead, StatsSkipHead
 from seqkit.kit.readers import pad, read_arrays
 from seqkit.kit.scaling import check_scaling
+from seqkit.kit.skip import ridge_baseline, start_from_ridge
 
 
 @dataclass
@@ -69,59 +69,6 @@ def read_npz_items(path, key: str, tail: tuple, name: str, label_key: str = "lab
                               f"{steps[tuple(where)]}; clean or drop that item")
         items.append(Item(steps, str(y[i]), f"{name} item {i}", f"'{key}' arrays of {Path(name).name}"))
     return items
-
-
-def fit_pooled_ridge(train, steps=lambda x: x) -> RidgeClassifier:
-    """A :class:`RidgeClassifier` on :func:`pooled_statistics` of ``steps(item.x)``, fitted on ``train``."""
-    return RidgeClassifier().fit(np.stack([pooled_statistics(steps(s.x)) for s in train]), [s.label for s in train])
-
-
-def pooled_ridge(train, test, steps=lambda x: x, model: RidgeClassifier | None = None) -> dict[str, float]:
-    """Accuracy on ``test`` of :func:`fit_pooled_ridge` fitted on ``train`` (``model``: that fit, made already)."""
-    model = model if model is not None else fit_pooled_ridge(train, steps)
-    predicted = model.predict(np.stack([pooled_statistics(steps(s.x)) for s in test]))
-    return {"accuracy": accuracy(predicted, [s.label for s in test])}
-
-
-def ridge_start(train, labels: list[str], steps=lambda x: x, model: RidgeClassifier | None = None) -> tuple:
-    """The ridge baseline (:func:`pooled_ridge`) fitted on ``train`` (``model``: that fit, made already), as
-    :class:`~seqkit.kit.heads.StatsSkipHead`'s start: ``(stats mean, stats std, weight [classes, stats], bias
-    [classes])``, classes in ``labels`` order."""
-    model = model if model is not None else fit_pooled_ridge(train, steps)
-    order = [model.classes.index(label) for label in labels]
-    ridge = model.ridge
-    return (ridge.mean.astype(np.float32), ridge.std.astype(np.float32), ridge.coef.T[order].astype(np.float32),
-            ridge.y_mean[order].astype(np.float32))
-
-
-def start_from_ridge(config, data, steps=lambda x: x) -> None:
-    """``linear_skip``'s start from the ridge baseline fitted on the training ``data``: left on ``config`` as
-    ``_skip_start`` (never saved), and the fit itself, with ``data``, for :func:`ridge_baseline` on that same data
-    (train() scores it next; compose() carries the config's private values over): the ridge is fitted once."""
-    model = fit_pooled_ridge(data, steps)
-    object.__setattr__(config, "_skip_start", ridge_start(data, config.labels, model=model))
-    object.__setattr__(config, "_skip_ridge", (data, model))
-
-
-def ridge_baseline(config, train, test, steps=lambda x: x) -> dict[str, dict[str, float]]:
-    """``{"ridge": accuracy}`` of :func:`pooled_ridge`, reusing (once) the fit :func:`start_from_ridge` left on
-    ``config`` when ``train`` is the data it was fitted on."""
-    kept = config.__dict__.pop("_skip_ridge", None)
-    model = kept[1] if kept is not None and kept[0] is train else None
-    return {"ridge": pooled_ridge(train, test, steps, model)}
-
-
-def naive_bayes_start(docs: list[list[int]], targets: list[str], labels: list[str], vocab_size: int) -> tuple:
-    """Naive Bayes on token ids as :class:`~seqkit.kit.heads.BagSkipHead`'s start: ``(table [vocab, classes],
-    bias [classes])``; each token's log-probabilities centred over the classes (softmax does not change), ids
-    never seen in training score 0."""
-    model = NaiveBayes().fit(docs, targets)
-    order = [model.classes.index(label) for label in labels]
-    table = np.zeros((vocab_size, len(labels)), np.float32)
-    for token, j in model.vocab.items():
-        column = model.log_prob[order, j]
-        table[token] = column - column.mean()
-    return table, model.log_prior[order].astype(np.float32)
 
 
 class LabelledTask(Task):

@@ -25,16 +25,10 @@ from seqkit.core.task import Dataset, TensorSpec
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.baselines import NaiveBayes, accuracy
 from seqkit.kit.heads import POOLINGS, BagSkipHead, StatsSkipHead
-from seqkit.kit.labels import (
-    Item,
-    LabelledTask,
-    naive_bayes_start,
-    read_npz_items,
-    ridge_baseline,
-    start_from_ridge,
-)
+from seqkit.kit.labels import Item, LabelledTask, read_npz_items
 from seqkit.kit.readers import ARRAY_SUFFIXES, pad, read_table
 from seqkit.kit.scaling import Standardize, check_scaling, mean_std
+from seqkit.kit.skip import naive_bayes_start, ridge_baseline, start_from_ridge
 
 PAD, UNK = 0, 1
 TOKEN_RE = re.compile(r"\w+|[^\w\s]")
@@ -185,7 +179,7 @@ class ClassificationTask(LabelledTask):
 
     def strong_baselines(self, train, test):
         """Text: ``naive Bayes`` (multinomial, add-one smoothing) on the counts of the task's tokens; numbers:
-        ``ridge`` on pooled per-feature statistics (see :func:`seqkit.kit.labels.pooled_ridge`)."""
+        ``ridge`` on pooled per-feature statistics (see :func:`seqkit.kit.skip.pooled_ridge`)."""
         if not isinstance(train[0].x, str):
             return ridge_baseline(self.config, train, test)
         how = self.config.tokenizer
