@@ -1,4 +1,5 @@
-"""``-T linear_skip=true`` for classification and speech-frames: the strong baseline as a path past the cell."""
+"""``-T linear_skip=true`` for classification, speech-frames and video-frames: the strong baseline as a path past
+the cell."""
 import numpy as np
 import pytest
 import torch
@@ -19,36 +20,26 @@ def test_pooled_stats_match_the_ridge_baselines_features():
         np.testing.assert_allclose(got[i], pooled_statistics(x[i, :n]), rtol=1e-5, atol=1e-5)
 
 
-def test_speech_skip_path_starts_as_the_ridge_baseline(plugins):
-    prepared = prepare("gru", "speech-frames", "japanese-vowels", CellConfig(hidden_size=8),
-                       {"linear_skip": True}, plugins=plugins)
+@pytest.mark.parametrize("task_name, data, options, atol", [
+    ("speech-frames", "japanese-vowels", {}, 1e-3),
+    ("video-frames", "camera-pan", {"train_clips": 200}, 2e-3),  # pools motion features, in the graph and in numpy
+])
+def test_the_skip_path_starts_as_the_ridge_baseline(plugins, task_name, data, options, atol):
+    prepared = prepare("gru", task_name, data, CellConfig(hidden_size=8), {"linear_skip": True, **options},
+                       plugins=plugins)
     task, head = prepared.composition.task, prepared.composition.model.head
     assert isinstance(head, StatsSkipHead)
-    ridge = RidgeClassifier().fit(np.stack([pooled_statistics(s.x) for s in prepared.train_data]),
-                                  [s.label for s in prepared.train_data])
-    test = task.load_data("japanese-vowels", "test")[:40]
-    (x, lengths), _ = task.collate(test)
-    with torch.no_grad():
-        skip = head.skip((pooled_stats(x, lengths) - head.stats_mean) / head.stats_std).numpy()
-    expected = ridge.ridge.predict(np.stack([pooled_statistics(s.x) for s in test]))
-    order = [ridge.classes.index(label) for label in task.config.labels]
-    np.testing.assert_allclose(skip, expected[:, order], rtol=1e-3, atol=1e-3)
-
-
-def test_video_skip_path_pools_motion_features_as_the_ridge_does(plugins):
-    prepared = prepare("gru", "video-frames", "camera-pan", CellConfig(hidden_size=8),
-                       {"linear_skip": True, "train_clips": 200}, plugins=plugins)
-    task, head = prepared.composition.task, prepared.composition.model.head
     steps = task.baseline_steps
     ridge = RidgeClassifier().fit(np.stack([pooled_statistics(steps(s.x)) for s in prepared.train_data]),
                                   [s.label for s in prepared.train_data])
-    test = task.load_data("camera-pan", "test")[:30]
+    test = task.load_data(data, "test")[:40]
     (x, lengths), _ = task.collate(test)
     with torch.no_grad():
-        skip = head.skip((pooled_stats(head.steps(x), lengths) - head.stats_mean) / head.stats_std).numpy()
+        pooled = pooled_stats(x if head.steps is None else head.steps(x), lengths)
+        skip = head.skip((pooled - head.stats_mean) / head.stats_std).numpy()
     expected = ridge.ridge.predict(np.stack([pooled_statistics(steps(s.x)) for s in test]))
     order = [ridge.classes.index(label) for label in task.config.labels]
-    np.testing.assert_allclose(skip, expected[:, order], rtol=1e-3, atol=2e-3)
+    np.testing.assert_allclose(skip, expected[:, order], rtol=1e-3, atol=atol)
 
 
 def test_text_skip_path_starts_as_naive_bayes(plugins):
