@@ -75,6 +75,11 @@ def run_data(run_dir: Path, saved: dict, composition, data: Any, split: str, plu
     return samples, record
 
 
+def _shown(record: dict[str, Any]) -> dict[str, Any]:
+    """What a result says of its data: the record's source, split and kind."""
+    return {k: v for k, v in record.items() if k in ("source", "split", "kind")}
+
+
 def _data_name(record: dict[str, Any], samples: Any, split: str) -> str:
     """The plot name of what :func:`run_data` returned (``sunspots-test``, ``data-test`` for samples)."""
     source = record.get("source", "data") if record.get("kind") != "samples" else samples
@@ -109,7 +114,7 @@ def backtest(run_dir: str | os.PathLike, data: Any = None, split: str = "test", 
 
     result = task.backtest(predict, samples, stride, run_dir if plots else None, _data_name(record, samples, split))
     result.setdefault("source", record.get("source", "the given samples"))
-    result.setdefault("data", {k: v for k, v in record.items() if k in ("source", "split", "kind")})
+    result.setdefault("data", _shown(record))
     return result
 
 
@@ -135,7 +140,7 @@ def evaluate(run_dir: str | os.PathLike, data: Any = None, split: str = "test", 
     torch_device = resolve_device(device)
     result: dict[str, Any] = Loop(composition.model.to(torch_device), task, torch_device, size).evaluate(samples)
     result["samples"] = len(samples)
-    result["data"] = {k: v for k, v in record.items() if k in ("source", "split", "kind")}
+    result["data"] = _shown(record)
     result["baselines"] = task.baselines(None, samples)
     result["baseline"] = first_baseline(result["baselines"])  # task.baseline(), which baselines() holds first
     result.update(report(composition, samples, size, torch_device, run_dir if plots else None,
