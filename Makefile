@@ -36,12 +36,16 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 
+# pytest-xdist: one worker per core (2 on CI), a test file stays on one worker (module-scoped servers, exports)
+PYTEST_WORKERS ?= 2
+PYTEST = $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15
+
 test: install-dev lint $(NODE_DEPS)
-	$(BIN)/python -m pytest -q tests $(dir $(PLUGINS))
+	$(PYTEST) tests $(dir $(PLUGINS))
 
 # the same without the tests marked slow (@pytest.mark.slow: ~20 s or more each), for quick rounds while coding
 test-fast: install-dev lint
-	$(BIN)/python -m pytest -q -m "not slow" tests $(dir $(PLUGINS))
+	$(PYTEST) -m "not slow" tests $(dir $(PLUGINS))
 
 bench: install
 	$(BIN)/python benchmarks/bench_runtime.py
