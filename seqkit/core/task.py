@@ -31,11 +31,21 @@ class Dataset:
 
     ``file`` (optional) is the path of the shipped file inside that package, ``{split}`` standing for the split,
     e.g. ``"classification/fortunes_{split}.csv"``; :meth:`Task.load_dataset` reads it with :meth:`Task.load_file`.
+
+    ``download`` (optional) marks a dataset seqkit does *not* ship (data copied from someone else's repository
+    never is): one sentence saying where a user downloads it and what to pass as ``--data`` then. ``seqkit
+    datasets`` shows it, and naming the dataset fails with one line saying it (:func:`not_shipped`).
     """
 
     description: str
     splits: tuple[str, ...] = ("train", "test")
     file: str = ""
+    download: str = ""
+
+
+def not_shipped(name: str, dataset: Dataset) -> str:
+    """The one-line error for naming ``dataset`` (``name``) whose data seqkit does not ship."""
+    return f"dataset {name!r} is not shipped with seqkit: {dataset.download}"
 
 
 @contextlib.contextmanager
@@ -247,6 +257,12 @@ class Task:
         return {name: d.description for name, d in cls.DATASETS.items()}
 
     @classmethod
+    def file_splits(cls, path: Path) -> tuple[str, ...]:
+        """The splits of the user's file or folder ``path``: :attr:`FILE_SPLITS` unless a task's files differ (a
+        corpus folder split at load time, next to single files read whole)."""
+        return cls.FILE_SPLITS
+
+    @classmethod
     def dataset_splits(cls, name: str) -> tuple[str, ...] | None:
         """The splits of dataset ``name`` (e.g. ``("train", "test")``); None when the task does not declare them
         in :attr:`DATASETS` (a task that overrides :meth:`datasets` and :meth:`load_data` itself)."""
@@ -261,7 +277,9 @@ class Task:
         the task's datasets. Bad data raises :class:`SeqkitError` naming the file and the row or item.
         """
         source = os.fspath(source)
-        if source in self.DATASETS:
+        if source in self.DATASETS and self.DATASETS[source].download and not Path(source).exists():
+            raise SeqkitError(not_shipped(source, self.DATASETS[source]))
+        if source in self.DATASETS and not self.DATASETS[source].download:
             splits = self.DATASETS[source].splits
             if split not in splits:
                 raise SeqkitError(f"dataset {source!r} has splits {_words(splits)}, not {split!r}")
@@ -273,8 +291,9 @@ class Task:
             raise SeqkitError(f"{source!r} is neither a file nor a built-in dataset of this task ({names}){files}")
         if not self.FILES:
             raise SeqkitError(f"this task reads no files ({source!r}); use one of its datasets: {names}")
-        if self.FILE_SPLITS and split not in self.FILE_SPLITS:
-            raise SeqkitError(f"a data file of this task has splits {_words(self.FILE_SPLITS)}, not {split!r}")
+        file_splits = self.file_splits(Path(source))
+        if file_splits and split not in file_splits:
+            raise SeqkitError(f"{source} has splits {_words(file_splits)}, not {split!r}")
         self.record_source(source, split)
         return self.load_file(Path(source), split, source)
 
