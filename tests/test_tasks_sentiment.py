@@ -12,8 +12,7 @@ import pytest
 from seqkit.core.cell import CellConfig
 from seqkit.errors import SeqkitError
 from seqkit.kit.labels import Item
-from seqkit.training import TrainConfig, evaluate, prepare, train
-from seqkit.training import sources
+from seqkit.training import TrainConfig, evaluate, prepare, sources, train
 
 CORPUS = "sentiment-labelled-sentences"
 # sha256 of sentences_{train,test}.csv, the fixture seqkit shipped until issue 19 (columns text, label, source):
@@ -71,7 +70,9 @@ def test_without_the_corpus_one_line_says_where_to_download_it(plugins, run, tmp
     assert [(r["name"], "archive.ics.uci.edu/dataset/331" in r["download"]) for r in listed] == \
         [("sentiment-sentences", True)]
     table = run("datasets", "--task", "sentiment")
-    assert table.exit_code == 0 and "sentiment-sentences (task sentiment) is not shipped with seqkit: download it from the UCI" in " ".join(table.output.split())
+    assert table.exit_code == 0
+    assert "sentiment-sentences (task sentiment) is not shipped with seqkit: download it from the UCI" in \
+        " ".join(table.output.split())
 
 
 def test_a_table_file_is_still_read_whole(plugins, tmp_path, shared_data):
