@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import MISSING, asdict, dataclass, fields, is_dataclass
 from importlib import resources
 from pathlib import Path
@@ -23,6 +24,8 @@ from seqkit.errors import ConfigError, SeqkitError
 
 DTYPES = {"float32": np.float32, "int64": np.int64}
 DATASETS_PACKAGE = "seqkit.datasets"  # where built-in data files are shipped (package data)
+#: the registered name of the task whose options are being checked (Task.make_config(..., name=)), for errors
+_CHECKING: ContextVar[str | None] = ContextVar("seqkit_task_checking", default=None)
 
 
 @dataclass(frozen=True)
@@ -173,19 +176,29 @@ class Task:
         ``list[X]``); the raw text of a :class:`seqkit.core.options.TextOptions` (the CLI's ``-T``) is parsed by it.
         """
         if not isinstance(values, dict):
-            raise ConfigError(f"the options of task {cls.__name__} must be a mapping of option names to values, got "
+            raise ConfigError(f"the options of {_named(cls)} must be a mapping of option names to values, got "
                               f"{type(values).__name__}")
         known = {f.name for f in fields(cls.Config)}
         unknown = sorted(set(values) - known, key=str)
         if unknown:
-            raise ConfigError(f"task {cls.__name__} has no option {', '.join(map(str, unknown))}; its options: "
+            raise ConfigError(f"{_named(cls)} has no option {', '.join(map(str, unknown))}; its options: "
                               f"{', '.join(sorted(known))}")
-        return cls.Config(**typed(values, field_kinds(cls.Config), _defaults(cls.Config), f"task {cls.__name__}"))
+        return cls.Config(**typed(values, field_kinds(cls.Config), _defaults(cls.Config), _named(cls)))
 
     @classmethod
-    def make_config(cls, value: Any = None) -> Any:
+    def make_config(cls, value: Any = None, *, name: str | None = None) -> Any:
         """``value`` as this task's Config: None -> defaults, a dict -> :meth:`config_from_dict`, a Config -> its
-        fields type-checked the same way."""
+        fields type-checked the same way. ``name``: the task's registered name, which errors then use
+        (``task 'classification' option num_classes=abc: ...``) instead of the class name."""
+        token = _CHECKING.set(name) if name else None
+        try:
+            return cls._make_config(value)
+        finally:
+            if token is not None:
+                _CHECKING.reset(token)
+
+    @classmethod
+    def _make_config(cls, value: Any) -> Any:
         if value is None or isinstance(value, dict):
             return cls.config_from_dict(value or {})
         if not is_dataclass(cls.Config):  # a Config that is not a dataclass: the task checks it in validate()
@@ -196,7 +209,7 @@ class Task:
                 if key.startswith("_"):
                     object.__setattr__(checked, key, extra)
             return checked
-        raise ConfigError(f"task {cls.__name__} takes a {cls.Config.__name__} or a dict of its fields, got "
+        raise ConfigError(f"{_named(cls)} takes a {cls.Config.__name__} or a dict of its fields, got "
                           f"{type(value).__name__}")
 
     def config_dict(self) -> dict[str, Any]:
@@ -408,6 +421,13 @@ class Task:
         (``seqkit export --streaming``), or None when it can. A head that needs the whole sequence (mean or max
         pooling) or an encoder that looks across time steps cannot; the reason is shown to the user."""
         return None
+
+def _named(cls: type) -> str:
+    """How an option error calls the task: ``task 'NAME'`` while :meth:`Task.make_config` checks the options of
+    a registered name, else ``task ClassName``."""
+    name = _CHECKING.get()
+    return f"task {name!r}" if name else f"task {cls.__name__}"
+
 
 def _words(items) -> str:
     """``a, b and c``."""
