@@ -111,3 +111,5 @@ def test_baseline_beats_majority_and_survives_a_saved_run(plugins, tmp_path, sha
     assert result.history[0]["train_loss"] > 0
     saved = evaluate(tmp_path / "run", folder, plugins=plugins)
     assert saved["samples"] == 600 and saved["baseline"] == pytest.approx(base)  # counts travel in config.json
+    assert list(saved["baselines"]) == ["binarised naive Bayes", "majority", "naive Bayes"]
+    assert saved["baselines"]["majority"] == {"accuracy": 0.5}

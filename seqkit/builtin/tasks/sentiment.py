@@ -94,6 +94,15 @@ class SentimentTask(ClassificationTask):
         return {"accuracy": float((predicted == truth).mean()),
                 "majority_accuracy": super().baseline(train, test).get("accuracy", float("nan"))}
 
+    def baselines(self, train, test):
+        """The task's :meth:`baseline` under its real name, ``binarised naive Bayes`` (first: it is the run's
+        ``baseline``), then the ``majority`` class and the strong baselines of classification."""
+        out = super().baselines(train, test)
+        ours = out.pop("majority", {})
+        if "majority_accuracy" not in ours:
+            return {"majority": ours, **out} if ours else out
+        return {"binarised naive Bayes": ours, "majority": {"accuracy": ours["majority_accuracy"]}, **out}
+
     def metadata(self):
         meta = super().metadata()
         meta["baseline"] = "naive Bayes on binarised bags of words (counts in the config: nb_counts)"
