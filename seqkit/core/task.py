@@ -422,6 +422,7 @@ class Task:
         pooling) or an encoder that looks across time steps cannot; the reason is shown to the user."""
         return None
 
+
 def _named(cls: type) -> str:
     """How an option error calls the task: ``task 'NAME'`` while :meth:`Task.make_config` checks the options of
     a registered name, else ``task ClassName``."""
