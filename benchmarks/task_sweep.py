@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import torch
+from shared_data import shared_data
 
 from seqkit.core.cell import CellConfig
 from seqkit.core.plugins import load_plugins
@@ -83,6 +84,10 @@ ROWS = {
                     {"bidirectional": True, "epochs": 50, **COSINE,
                      "T": {"motion_features": True, "train_clips": 2000}},
                     {"bidirectional": True, "T": {"motion_features": True, "train_clips": 2000, **SKIP}}]),
+    # the UCI corpus is not shipped: its copy in ../shared/data, split at load time (docs/tasks.md, sentiment)
+    "sentiment": ("sentiment", str(shared_data("sentiment-labelled-sentences")), {},
+                  {"cell": "gru", "hidden": 64, "epochs": 10, "lr": 3e-3, "batch": 32, "patience": 5},
+                  [{}]),
 }
 
 

@@ -1,19 +1,15 @@
-"""Derive the small fixtures of the sentiment and speech-to-text tasks, once (the language model reads the
-fortunes already shipped for classification).
+"""Derive the small fixtures of the speech-to-text task, once (the language model reads the fortunes already
+shipped for classification; the sentiment task reads the UCI corpus where the user keeps it and splits it at
+load time, seqkit/builtin/tasks/sentiment_corpus.py: nothing of it is committed).
 
 Needs what seqkit itself does not:
-    sentiment: the three files of UCI "Sentiment Labelled Sentences" (Kotzias et al. 2015) in one folder
-               (amazon_cells_labelled.txt, imdb_labelled.txt, yelp_labelled.txt)
     speech:    apt-get install -y espeak-ng sox
 Usage:
-    .venv/bin/python scripts/make_app_fixtures.py sentiment FOLDER
     .venv/bin/python scripts/make_app_fixtures.py speech
-Writes seqkit/datasets/{sentiment,speech}/...; see the README.md beside each fixture.
+Writes seqkit/datasets/speech/...; see the README.md beside it.
 """
 from __future__ import annotations
 
-import csv
-import hashlib
 import sys
 import tempfile
 from pathlib import Path
@@ -28,45 +24,6 @@ from make_task_fixtures import DIGITS, VOICES, render  # noqa: E402
 from seqkit.kit.audio import FrontEnd, wav_features  # noqa: E402
 
 OUT = ROOT / "seqkit" / "datasets"
-SOURCES = ("amazon_cells", "imdb", "yelp")
-# cp1252 punctuation that the corpus carries as C1 control characters
-C1 = {"\x85": "...", "\x96": "-", "\x97": "-"}
-
-
-def sentiment(folder: str, test_per_group: int = 100, seed: int = 0) -> None:
-    """3,000 sentences (500 positive + 500 negative per site) -> seeded split, 100 test sentences per (site,
-    label): 2,400 train / 600 test."""
-    rows = []
-    for source in SOURCES:
-        path = Path(folder) / f"{source}_labelled.txt"
-        raw = path.read_bytes()
-        print(f"{path.name}: sha256 {hashlib.sha256(raw).hexdigest()}")
-        for line in raw.decode("utf-8").split("\n"):  # not splitlines(): it would split on \x85 too
-            if not line.strip():
-                continue
-            text, label = line.rsplit("\t", 1)
-            for bad, good in C1.items():
-                text = text.replace(bad, good)
-            rows.append((" ".join(text.split()), "positive" if label.strip() == "1" else "negative",
-                         source.split("_")[0]))
-    assert len(rows) == 3000, len(rows)
-    rng = np.random.default_rng(seed)
-    train, test = [], []
-    for source in ("amazon", "imdb", "yelp"):
-        for label in ("negative", "positive"):
-            group = [r for r in rows if r[2] == source and r[1] == label]
-            order = rng.permutation(len(group))
-            test += [group[i] for i in order[:test_per_group]]
-            train += [group[i] for i in order[test_per_group:]]
-    d = OUT / "sentiment"
-    d.mkdir(parents=True, exist_ok=True)
-    for name, part in (("train", train), ("test", test)):
-        part = [part[i] for i in rng.permutation(len(part))]
-        with open(d / f"sentences_{name}.csv", "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f, lineterminator="\n")
-            w.writerow(["text", "label", "source"])
-            w.writerows(part)
-        print(f"wrote sentences_{name}.csv: {len(part)} rows, {(d / f'sentences_{name}.csv').stat().st_size} B")
 
 
 # digit strings: 8 voices x 3 speeds x 2 pitches x STRINGS random strings of 2-5 digits; voices 6, 7 held out
@@ -109,9 +66,7 @@ def speech(seed: int = 0) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["sentiment"] and len(sys.argv) == 3:
-        sentiment(sys.argv[2])
-    elif sys.argv[1:] == ["speech"]:
+    if sys.argv[1:] == ["speech"]:
         speech()
     else:
         sys.exit(__doc__)

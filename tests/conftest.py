@@ -6,7 +6,25 @@ import torch
 
 import seqkit
 
-MOTIONS = Path(__file__).resolve().parents[1] / "seqkit" / "datasets" / "classification" / "basic_motions_train.npz"
+ROOT = Path(__file__).resolve().parents[1]
+MOTIONS = ROOT / "seqkit" / "datasets" / "classification" / "basic_motions_train.npz"
+
+
+def shared_data_path(name: str) -> Path:
+    """``../shared/data/NAME`` beside the project root: data copied from public repositories, which the project
+    never commits (see /work/shared/data.md). Developers and CI always have it, so a missing folder fails the
+    test (no skip)."""
+    path = ROOT.parent / "shared" / "data" / name
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: tests read data the project may not commit from ../shared/data "
+                                f"beside the project root")
+    return path
+
+
+@pytest.fixture
+def shared_data():
+    """``shared_data(name) -> Path`` of ``../shared/data/NAME`` (:func:`shared_data_path`)."""
+    return shared_data_path
 
 
 @pytest.fixture(autouse=True)

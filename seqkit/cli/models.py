@@ -117,6 +117,8 @@ def export(ctx, run, cell, task, hidden_size, num_layers, bidirectional, dropout
         config = cell_config(hidden_size, num_layers, bidirectional, dropout, cell_options)
         composition = compose(cell, task, config, parse_options(task_options, "task"), seed=seed)
         default_output = f"{cell}-{task}.onnx"
+    if streaming and composition.model.cell.num_directions != 1:
+        raise SeqkitError(_bidirectional_streaming(run, composition))
     result = do_export(composition, output or default_output, opset=opset, force=force,
                        verify=not no_verify, provider=provider, atol=atol, rtol=rtol, reference=reference,
                        streaming=streaming, lowering=lowering)
@@ -127,6 +129,18 @@ def export(ctx, run, cell, task, hidden_size, num_layers, bidirectional, dropout
         print_report(result.report)
     verdict = "verified" if result.report else "checked (not verified: --no-verify)"
     out.print(f"wrote {result.path} ({verdict}, opset {result.opset}, {result.seconds:.1f} s)")
+
+
+def _bidirectional_streaming(run: str | None, composition) -> str:
+    """Why a bidirectional model cannot be exported with --streaming, and what to do: retrain a RUN, or drop
+    --bidirectional from a fresh export."""
+    why = "a bidirectional cell reads each sequence backwards from its end, which a chunk does not have"
+    if run:
+        return (f"cannot export {run} for streaming: its model was trained bidirectional, and {why}, so it cannot "
+                f"stream; retrain it unidirectional (seqkit train --cell {composition.cell_name} --task "
+                f"{composition.task_name} ... --unidirectional, the default) to stream it, or export it without "
+                f"--streaming")
+    return f"cannot export a bidirectional model for streaming: {why}; drop --bidirectional to stream"
 
 
 @click.command()

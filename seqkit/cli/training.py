@@ -244,7 +244,8 @@ def _source(result: dict) -> str:
 @json_option("Print the datasets as JSON.")
 def datasets(task, as_json):
     """List each task's built-in datasets (Task.datasets(): no network needed), their splits, and which files
-    each task reads. 'seqkit train --data NAME' takes a name from here, with its --task.
+    each task reads. 'seqkit train --data NAME' takes a name from here, with its --task; a dataset marked 'not
+    shipped' says where to download it (then give the downloaded folder or file as --data).
 
     \b
     Examples:
@@ -265,8 +266,12 @@ def datasets(task, as_json):
         table.add_column(col)
     for row in rows:
         table.add_row(row["task"], row["name"], ", ".join(row["splits"]) or "-",
-                      row.get("problem") and f"[red]problem:[/red] {row['problem']}" or row["description"])
+                      row.get("problem") and f"[red]problem:[/red] {row['problem']}" or row["description"]
+                      + (" (not shipped: see below)" if row.get("download") else ""))
     out.print(table)
+    for row in rows:
+        if row.get("download"):
+            out.print(f"[bold]{row['name']}[/bold] (task {row['task']}) is not shipped with seqkit: {row['download']}")
     files = {row["task"]: row["files"] for row in rows if row.get("files")}
     for name, what in files.items():
         out.print(f"[bold]{name}[/bold] also reads {what}")

@@ -51,17 +51,19 @@ class Cell(nn.Module):
         self.num_directions = 2 if config.bidirectional else 1
 
     @classmethod
-    def make_config(cls, config: CellConfig | dict | None = None) -> CellConfig:
+    def make_config(cls, config: CellConfig | dict | None = None, *, name: str | None = None) -> CellConfig:
         """``config`` validated, with its ``options`` checked against ``OPTIONS``: unknown names are refused, each
-        value parsed (CLI text) or checked by the type of its default (or of ``OPTION_TYPES``)."""
+        value parsed (CLI text) or checked by the type of its default (or of ``OPTION_TYPES``). ``name``: the
+        cell's registered name, which errors then use instead of the class name."""
         config = CellConfig.from_dict(config if config is not None else CellConfig())
+        owner = f"cell {name!r}" if name else f"cell {cls.__name__}"
         unknown = sorted(set(config.options) - set(cls.OPTIONS))
         if unknown:
             known = ", ".join(f"{k} (default {v!r})" for k, v in cls.OPTIONS.items()) or "none"
-            raise ConfigError(f"{cls.__name__} has no option {', '.join(unknown)}; its options: {known}")
+            raise ConfigError(f"{owner} has no option {', '.join(unknown)}; its options: {known}")
         kinds = {k: kind_of_default(v) for k, v in cls.OPTIONS.items()}
         kinds.update({k: kind_of(t) for k, t in cls.OPTION_TYPES.items()})
-        options = typed(config.options, kinds, cls.OPTIONS, f"cell {cls.__name__}")
+        options = typed(config.options, kinds, cls.OPTIONS, owner)
         return replace(config, options=options)
 
     def option(self, name: str) -> Any:

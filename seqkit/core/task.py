@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import MISSING, asdict, dataclass, fields, is_dataclass
 from importlib import resources
 from pathlib import Path
@@ -23,6 +24,8 @@ from seqkit.errors import ConfigError, SeqkitError
 
 DTYPES = {"float32": np.float32, "int64": np.int64}
 DATASETS_PACKAGE = "seqkit.datasets"  # where built-in data files are shipped (package data)
+#: the registered name of the task whose options are being checked (Task.make_config(..., name=)), for errors
+_CHECKING: ContextVar[str | None] = ContextVar("seqkit_task_checking", default=None)
 
 
 @dataclass(frozen=True)
@@ -31,11 +34,21 @@ class Dataset:
 
     ``file`` (optional) is the path of the shipped file inside that package, ``{split}`` standing for the split,
     e.g. ``"classification/fortunes_{split}.csv"``; :meth:`Task.load_dataset` reads it with :meth:`Task.load_file`.
+
+    ``download`` (optional) marks a dataset seqkit does *not* ship (data copied from someone else's repository
+    never is): one sentence saying where a user downloads it and what to pass as ``--data`` then. ``seqkit
+    datasets`` shows it, and naming the dataset fails with one line saying it (:func:`not_shipped`).
     """
 
     description: str
     splits: tuple[str, ...] = ("train", "test")
     file: str = ""
+    download: str = ""
+
+
+def not_shipped(name: str, dataset: Dataset) -> str:
+    """The one-line error for naming ``dataset`` (``name``) whose data seqkit does not ship."""
+    return f"dataset {name!r} is not shipped with seqkit: {dataset.download}"
 
 
 @contextlib.contextmanager
@@ -163,19 +176,29 @@ class Task:
         ``list[X]``); the raw text of a :class:`seqkit.core.options.TextOptions` (the CLI's ``-T``) is parsed by it.
         """
         if not isinstance(values, dict):
-            raise ConfigError(f"the options of task {cls.__name__} must be a mapping of option names to values, got "
+            raise ConfigError(f"the options of {_named(cls)} must be a mapping of option names to values, got "
                               f"{type(values).__name__}")
         known = {f.name for f in fields(cls.Config)}
         unknown = sorted(set(values) - known, key=str)
         if unknown:
-            raise ConfigError(f"task {cls.__name__} has no option {', '.join(map(str, unknown))}; its options: "
+            raise ConfigError(f"{_named(cls)} has no option {', '.join(map(str, unknown))}; its options: "
                               f"{', '.join(sorted(known))}")
-        return cls.Config(**typed(values, field_kinds(cls.Config), _defaults(cls.Config), f"task {cls.__name__}"))
+        return cls.Config(**typed(values, field_kinds(cls.Config), _defaults(cls.Config), _named(cls)))
 
     @classmethod
-    def make_config(cls, value: Any = None) -> Any:
+    def make_config(cls, value: Any = None, *, name: str | None = None) -> Any:
         """``value`` as this task's Config: None -> defaults, a dict -> :meth:`config_from_dict`, a Config -> its
-        fields type-checked the same way."""
+        fields type-checked the same way. ``name``: the task's registered name, which errors then use
+        (``task 'classification' option num_classes=abc: ...``) instead of the class name."""
+        token = _CHECKING.set(name) if name else None
+        try:
+            return cls._make_config(value)
+        finally:
+            if token is not None:
+                _CHECKING.reset(token)
+
+    @classmethod
+    def _make_config(cls, value: Any) -> Any:
         if value is None or isinstance(value, dict):
             return cls.config_from_dict(value or {})
         if not is_dataclass(cls.Config):  # a Config that is not a dataclass: the task checks it in validate()
@@ -186,7 +209,7 @@ class Task:
                 if key.startswith("_"):
                     object.__setattr__(checked, key, extra)
             return checked
-        raise ConfigError(f"task {cls.__name__} takes a {cls.Config.__name__} or a dict of its fields, got "
+        raise ConfigError(f"{_named(cls)} takes a {cls.Config.__name__} or a dict of its fields, got "
                           f"{type(value).__name__}")
 
     def config_dict(self) -> dict[str, Any]:
@@ -247,6 +270,12 @@ class Task:
         return {name: d.description for name, d in cls.DATASETS.items()}
 
     @classmethod
+    def file_splits(cls, path: Path) -> tuple[str, ...]:
+        """The splits of the user's file or folder ``path``: :attr:`FILE_SPLITS` unless a task's files differ (a
+        corpus folder split at load time, next to single files read whole)."""
+        return cls.FILE_SPLITS
+
+    @classmethod
     def dataset_splits(cls, name: str) -> tuple[str, ...] | None:
         """The splits of dataset ``name`` (e.g. ``("train", "test")``); None when the task does not declare them
         in :attr:`DATASETS` (a task that overrides :meth:`datasets` and :meth:`load_data` itself)."""
@@ -261,7 +290,9 @@ class Task:
         the task's datasets. Bad data raises :class:`SeqkitError` naming the file and the row or item.
         """
         source = os.fspath(source)
-        if source in self.DATASETS:
+        if source in self.DATASETS and self.DATASETS[source].download and not Path(source).exists():
+            raise SeqkitError(not_shipped(source, self.DATASETS[source]))
+        if source in self.DATASETS and not self.DATASETS[source].download:
             splits = self.DATASETS[source].splits
             if split not in splits:
                 raise SeqkitError(f"dataset {source!r} has splits {_words(splits)}, not {split!r}")
@@ -273,8 +304,9 @@ class Task:
             raise SeqkitError(f"{source!r} is neither a file nor a built-in dataset of this task ({names}){files}")
         if not self.FILES:
             raise SeqkitError(f"this task reads no files ({source!r}); use one of its datasets: {names}")
-        if self.FILE_SPLITS and split not in self.FILE_SPLITS:
-            raise SeqkitError(f"a data file of this task has splits {_words(self.FILE_SPLITS)}, not {split!r}")
+        file_splits = self.file_splits(Path(source))
+        if file_splits and split not in file_splits:
+            raise SeqkitError(f"{source} has splits {_words(file_splits)}, not {split!r}")
         self.record_source(source, split)
         return self.load_file(Path(source), split, source)
 
@@ -389,6 +421,14 @@ class Task:
         (``seqkit export --streaming``), or None when it can. A head that needs the whole sequence (mean or max
         pooling) or an encoder that looks across time steps cannot; the reason is shown to the user."""
         return None
+
+
+def _named(cls: type) -> str:
+    """How an option error calls the task: ``task 'NAME'`` while :meth:`Task.make_config` checks the options of
+    a registered name, else ``task ClassName``."""
+    name = _CHECKING.get()
+    return f"task {name!r}" if name else f"task {cls.__name__}"
+
 
 def _words(items) -> str:
     """``a, b and c``."""

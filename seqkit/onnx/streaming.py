@@ -47,7 +47,8 @@ def refusal(composition: Composition) -> str | None:
     where = f"cell '{composition.cell_name}' / task '{composition.task_name}'"
     if cell.num_directions != 1:
         return (f"cannot export {where} for streaming: a bidirectional cell reads each sequence backwards from its "
-                f"end, which a chunk does not have; use a unidirectional model (--unidirectional)")
+                f"end, which a chunk does not have, so a bidirectional model cannot stream; compose (or retrain) it "
+                f"unidirectional (bidirectional=False) to stream it")
     reason = composition.task.streaming_problem()
     if reason:
         return f"cannot export {where} for streaming: {reason}"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from seqkit.core.plugins import Plugins
+from seqkit.core.task import not_shipped
 from seqkit.errors import SeqkitError
 from seqkit.training.shards import load_data
 
@@ -37,8 +38,10 @@ def dataset_table(plugins: Plugins, task: str | None = None) -> list[dict[str, A
             continue
         for dataset, description in datasets.items():
             splits = cls.dataset_splits(dataset) if hasattr(cls, "dataset_splits") else None
+            declared = getattr(cls, "DATASETS", {}).get(dataset)
             rows.append({"task": name, "name": dataset, "splits": list(splits) if splits else [],
-                         "description": description, "files": getattr(cls, "FILES", "")})
+                         "description": description, "files": getattr(cls, "FILES", ""),
+                         "download": getattr(declared, "download", "")})
     return rows
 
 
@@ -56,7 +59,10 @@ def describe(plugins: Plugins, task: str, source: Any, split: str) -> dict[str, 
         return {"kind": "samples", "size": len(source)}
     source = os.fspath(source)
     cls = plugins.task(task)
-    if source in cls.datasets():
+    declared = getattr(cls, "DATASETS", {}).get(source)
+    if getattr(declared, "download", "") and not Path(source).exists():
+        raise SeqkitError(not_shipped(source, declared))
+    if source in cls.datasets() and not getattr(declared, "download", ""):
         return {"source": source, "kind": "dataset", "split": split}
     if Path(source).exists():
         return {"source": str(Path(source).resolve()), "kind": "file", "split": split}
@@ -94,7 +100,7 @@ def validation_record(plugins: Plugins, task: str, train: dict[str, Any], val: A
         raise SeqkitError(f"dataset {record['source']!r} has no val split (splits: {', '.join(splits)}); drop the "
                           f"validation data to carve it from the training data, or give a file")
     if record["kind"] == "file":
-        file_splits = getattr(plugins.task(task), "FILE_SPLITS", ())
+        file_splits = _file_splits(plugins.task(task), record["source"])
         if file_splits:
             usable = [s for s in ("val", "all") if s in file_splits]
             if not usable:
@@ -102,6 +108,14 @@ def validation_record(plugins: Plugins, task: str, train: dict[str, Any], val: A
                                   f"have splits {', '.join(file_splits)}")
             record["split"] = usable[0]
     return record
+
+
+def _file_splits(cls: type, source: str) -> tuple[str, ...]:
+    """The splits of the user's file or folder ``source`` (``Task.file_splits``; ``FILE_SPLITS`` of a task class
+    that is no :class:`~seqkit.core.task.Task`)."""
+    if hasattr(cls, "file_splits"):
+        return tuple(cls.file_splits(Path(source)))
+    return tuple(getattr(cls, "FILE_SPLITS", ()))
 
 
 def _carved(train: dict[str, Any], fraction: float, seed: int) -> dict[str, Any]:
@@ -114,7 +128,7 @@ def test_record(cls: type, train: dict[str, Any]) -> dict[str, Any] | None:
         splits = cls.dataset_splits(train["source"]) if hasattr(cls, "dataset_splits") else None
         if splits is None or "test" in splits:
             return {**train, "split": "test"}
-    elif train.get("kind") == "file" and "test" in getattr(cls, "FILE_SPLITS", ()):
+    elif train.get("kind") == "file" and "test" in _file_splits(cls, train["source"]):
         return {**train, "split": "test"}
     return None
 

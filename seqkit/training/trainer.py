@@ -114,7 +114,7 @@ def prepare(cell: str, task: str, data: Any, cell_config: CellConfig | None = No
         raise ConfigError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
     plugins = plugins or load_plugins()
     task_cls = plugins.task(task)
-    task_obj = task_cls(task_cls.make_config(task_config))
+    task_obj = task_cls(task_cls.make_config(task_config, name=task))
     train_record = data_sources.describe(plugins, task, data, split)
     val_record = data_sources.validation_record(plugins, task, train_record, val_data, val_fraction, seed)
     train_data, val_samples = _load_data(task_obj, train_record, val_record, data, val_data)
