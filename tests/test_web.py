@@ -137,3 +137,40 @@ def test_browser_page_classifies_and_generates_like_python(models, tmp_path):
     assert generated["text"] == want and len(want) == 103
     assert shown == want  # what the page shows, streamed character by character
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot
+
+
+@pytest.mark.slow
+def test_every_lowering_runs_on_onnxruntime_web_wasm(tmp_path):
+    """onnxruntime-web's wasm backend (its node build: the same wasm as in a browser) runs RNN, LSTM, GRU and Scan:
+    one cell per lowering here (docs/web.md has the full table), logits equal to Python's."""
+    import seqkit
+
+    cases = [("lstm", "native-masked"), ("gru", "scan"), ("rnn", "native")]
+    want = {}
+    for cell, lowering in cases:
+        path = tmp_path / f"{cell}-{lowering}.onnx"
+        seqkit.export(seqkit.compose(cell, "classification"), path, lowering=lowering, verify=False)
+        model = load(path)
+        feeds = model.batch([model.encode([2, 3, 4, 5]), model.encode([6, 7])])
+        want[path.name] = model.run(feeds)["logits"].ravel().tolist()
+    script = f"""
+import * as ort from {json.dumps((ROOT / 'examples/web/node_modules/onnxruntime-web/dist/ort.node.min.mjs').as_uri())};
+import {{ load }} from {json.dumps((ROOT / 'js/seqkit.mjs').as_uri())};
+ort.env.wasm.numThreads = 1;
+const out = {{}};
+for (const name of {json.dumps(sorted(want))}) {{
+  const options = {{ sessionOptions: {{ executionProviders: ['wasm'] }} }};
+  const m = await load(ort, {json.dumps(str(tmp_path))} + '/' + name, options);
+  const r = await m.run(m.batch([m.encode([2, 3, 4, 5]), m.encode([6, 7])]));
+  out[name] = Array.from(r.logits.data);
+}}
+console.log(JSON.stringify(out));
+"""
+    (tmp_path / "run.mjs").write_text(script)
+    proc = subprocess.run([shutil.which("node") or "node", str(tmp_path / "run.mjs")], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(proc.stdout)
+    assert sorted(got) == sorted(want)
+    for name, logits in want.items():
+        np.testing.assert_allclose(got[name], logits, atol=1e-5, rtol=1e-5, err_msg=name)
