@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 TEXT = ("You will travel far and meet a stranger , who will tell you that the government is a tax on patience ; "
         "love is patient , love is kind , and computers will never understand why the cat sat on the warm mat at "
-        "night .")
+        "night , and so on .")
 PROMPT = "The "
 
 
@@ -142,6 +142,7 @@ def main() -> None:
         classifier, lm = make_models(Path(tmp), args.hidden)
         meta = load(classifier).task_metadata
         tokens = len(Tokenizer(meta, {}).tokens(TEXT))
+        assert tokens == 50, f"the benchmark's text has {tokens} tokens, not 50"
         options = {"text": TEXT, "prompt": PROMPT, "chars": args.chars, "seed": args.seed, "repeats": args.repeats}
         rows = {"Python onnxruntime": python_times(classifier, lm, args.chars, args.seed, args.repeats),
                 "onnxruntime-node": node_times(classifier, lm, options),

@@ -4,10 +4,9 @@
 // a model with several sequence inputs takes an object {input name: value} per sample.
 import { InputError } from './errors.mjs';
 import { ARRAYS, axis, convert, pretty, tensor, unravel } from './checks.mjs';
-import { head, pyFloat, pyList, pyRepr } from './format.mjs';
+import { SPACE, head, pyFloat, pyList, pyRepr } from './format.mjs';
 
 // Python's \s and \w on str (re, Unicode): str.isspace() and str.isalnum() or "_"
-const SPACE = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const WORD = '\\p{L}\\p{N}_';
 
 /** A Python ``re`` pattern (the subset seqkit writes: \w, \s, \d, classes, alternation) as a JavaScript RegExp

@@ -1,6 +1,10 @@
 // Python's spellings, so that messages read exactly as seqkit.runtime's: repr() of a str, a float32 value as
 // numpy prints a non-finite one, a list of ints.
 
+/** Python's whitespace on str (str.isspace(), re's \\s), as the inside of a RegExp character class. */
+export const SPACE = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f'
+  + '\\u3000';
+
 const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u; // str.isprintable() is false for these
 
 /** Python's repr() of a str. */

@@ -2,6 +2,9 @@
 // (labels with probabilities, per-step tags, greedy CTC text, forecasts per column, anything else as nested
 // lists) and seqkit/runtime/ctc.py's greedy decoding.
 import { axis } from './checks.mjs';
+import { SPACE } from './format.mjs';
+
+const SPACES = new RegExp(`[${SPACE}]+`, 'u');
 
 /** softmax over one row of numbers, in float64 like numpy. */
 export function softmax(row) {
@@ -33,7 +36,7 @@ export function bestPath(rows, blank = 0) {
  * symbol i (0 is the blank). Leading, trailing and repeated spaces collapse, as in Python. */
 export function greedyText(rows, alphabet) {
   const text = bestPath(rows).map((i) => alphabet[i - 1]).join('');
-  return text.split(/\s+/u).filter((w) => w).join(' ');
+  return text.split(SPACES).filter((w) => w).join(' ');
 }
 
 /** A nested array of ``data`` (flat, row-major) shaped ``dims``. */

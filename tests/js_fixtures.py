@@ -120,6 +120,14 @@ def check_cases() -> list[dict]:
     return cases
 
 
+def paths(best: list[list[int]], k: int) -> np.ndarray:
+    """Scores [batch, time, k] whose best symbol per frame is ``best``."""
+    scores = np.zeros((len(best), len(best[0]), k), np.float32)
+    for b, row in enumerate(best):
+        scores[b, np.arange(len(row)), row] = 5.0
+    return scores
+
+
 def result_cases() -> list[dict]:
     rng = np.random.default_rng(0)
     f32 = np.float32
@@ -133,6 +141,10 @@ def result_cases() -> list[dict]:
                  {"tag_logits": rng.normal(size=(2, 5, 3)).astype(f32)}, {"labels": ["O", "B", "I"]}),
         "ctc": ([{"name": "log_probs", "shape": ["batch", "time", 4]}],
                 {"log_probs": rng.normal(size=(2, 12, 4)).astype(f32) * 3}, {"alphabet": [" ", "a", "b"]}),
+        "ctc-spaces": ([{"name": "log_probs", "shape": ["batch", "time", 5]}],
+                       {"log_probs": paths([[1, 1, 3, 0, 3, 2, 4, 3, 1, 0, 2, 2],
+                                            [4, 3, 0, 1, 1, 3, 2, 0, 3, 1, 1, 1]], 5)},
+                       {"alphabet": [" ", "\u3000", "a", "\x1c"]}),
         "forecast": ([{"name": "forecast", "shape": ["batch", 4, 2]}], {"forecast": rng.normal(size=(2, 4, 2)).astype(
             f32)}, {"columns": ["sunspots", "temp"]}),
         "scalar": ([{"name": "sum", "shape": ["batch", 1]}], {"sum": rng.normal(size=(2, 1)).astype(f32)}, {}),
@@ -144,7 +156,7 @@ def result_cases() -> list[dict]:
                      "hn": rng.normal(size=(2, 1, 4)).astype(f32)}, {"labels": ["no", "yes"]}),
     }
     for name, (outputs, values, meta) in specs.items():
-        lengths = np.array([5, 3], np.int64) if name != "ctc" else np.array([12, 7], np.int64)
+        lengths = np.array([12, 7], np.int64) if name.startswith("ctc") else np.array([5, 3], np.int64)
         got = interpret([Spec.from_dict(d) for d in outputs], values, lengths, meta)
         cases.append({"name": name, "outputs": outputs, "values": enc(values), "lengths": lengths.tolist(),
                       "meta": meta, "want": got})

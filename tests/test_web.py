@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from web_server import StaticServer
 
-from seqkit.runtime import load
+from seqkit.runtime import InputError, load
 from seqkit.runtime.generate import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +42,7 @@ def models(tmp_path_factory):
     trained = train(prepared.composition, prepared.train_data, prepared.val_data,
                     TrainConfig(epochs=1, lr=3e-3, progress=False), run_dir=out / "cls-run")
     seqkit.export(trained.composition, out / "fortunes.onnx")
+    seqkit.export(trained.composition, out / "fortunes-stream.onnx", streaming=True)
     rng = np.random.default_rng(0)
     words = ["hello world. ", "yellow wool. ", "low hollow. "]
     (out / "t.txt").write_text("".join(words[i] for i in rng.integers(0, 3, 300)))
@@ -64,7 +65,7 @@ def assert_same_labels(got: list[dict], want: list[dict]) -> None:
 
 
 @pytest.mark.slow
-def test_node_generates_what_python_generates(models):
+def test_node_streams_and_generates_what_python_does(models):
     node = shutil.which("node")
     assert node, "node (20 or later) is needed for examples/node; CI machines have it"
     assert (ROOT / "examples" / "node" / "node_modules" / "onnxruntime-node").is_dir(), "run 'make node-deps'"
@@ -76,6 +77,27 @@ def test_node_generates_what_python_generates(models):
     other = subprocess.run([node, str(ROOT / "examples" / "node" / "generate.js"), str(models / "fortunes.onnx")],
                            capture_output=True, text=True, timeout=120)
     assert other.returncode == 1 and "not a streaming language model" in other.stderr
+    # a --streaming classifier pushed word by word: the label so far after each word, as Stream.push gives it
+    words = TEXTS[0].split()
+    script = f"""
+const ort = require({json.dumps(str(ROOT / 'examples/node/node_modules/onnxruntime-node'))});
+(async () => {{
+  const {{ load }} = await import({json.dumps((ROOT / 'js/seqkit.mjs').as_uri())});
+  const stream = (await load(ort, {json.dumps(str(models / 'fortunes-stream.onnx'))})).stream();
+  const out = [];
+  for (const word of {json.dumps(words)}) out.push(await stream.push(word));
+  try {{ await stream.push('   '); }} catch (e) {{ out.push(e.message); }}
+  console.log(JSON.stringify(out));
+}})();
+"""
+    proc = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    *got, error = json.loads(proc.stdout)
+    stream = load(models / "fortunes-stream.onnx").stream()
+    assert_same_labels(got, [stream.push(w) for w in words])
+    with pytest.raises(InputError) as refused:
+        stream.push("   ")
+    assert error == str(refused.value) and "has no tokens" in error
 
 
 def browser():

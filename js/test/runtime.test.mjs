@@ -52,7 +52,7 @@ test('feeds are checked with the same messages', () => {
 
 test('outputs become the same results: labels, tags, CTC text, forecasts, values', () => {
   assert.deepEqual(fx.results.map((c) => c.name),
-    ['label', 'unnamed', 'tags', 'ctc', 'forecast', 'scalar', 'steps', 'several']);
+    ['label', 'unnamed', 'tags', 'ctc', 'ctc-spaces', 'forecast', 'scalar', 'steps', 'several']);
   for (const c of fx.results) {
     const got = interpret(c.outputs.map(makeSpec), c.values, c.lengths, c.meta);
     assertClose(got, c.want, 1e-12, c.name);
