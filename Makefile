@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 TORCH   = torch==2.13.0
 PLUGINS = $(wildcard plugins/*/pyproject.toml)
 
-.PHONY: install install-dev node-deps demo lint test test-fast bench clean
+.PHONY: install install-dev node-deps web-deps demo lint test test-fast bench clean
 
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -30,6 +30,14 @@ $(NODE_DEPS): examples/node/package.json examples/node/package-lock.json
 	cd examples/node && npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
+# examples/web's onnxruntime-web (its wasm files are served from node_modules: no CDN). The browser test also needs
+# Debian's chromium + chromium-driver: `apt-get install chromium chromium-driver` (.ci/run does it, as root).
+WEB_DEPS = examples/web/node_modules/.installed
+web-deps: $(WEB_DEPS)
+$(WEB_DEPS): examples/web/package.json examples/web/package-lock.json
+	cd examples/web && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
 demo: install
 	$(BIN)/seqkit export --cell gru --force
 
@@ -40,7 +48,7 @@ lint: install
 PYTEST_WORKERS ?= 2
 PYTEST = $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
-test: install-dev lint $(NODE_DEPS)
+test: install-dev lint $(NODE_DEPS) $(WEB_DEPS)
 	$(PYTEST) tests $(dir $(PLUGINS))
 
 # the same without the tests marked slow (@pytest.mark.slow: ~20 s or more each), for quick rounds while coding
@@ -51,4 +59,5 @@ bench: install
 	$(BIN)/python benchmarks/bench_runtime.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info examples/node/node_modules examples/out
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info examples/node/node_modules \
+		examples/web/node_modules examples/out

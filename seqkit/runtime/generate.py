@@ -4,7 +4,9 @@ The file takes ``tokens`` and the recurrent state (``h0``, and ``c0`` for an LST
 final state (``hn``, ``cn``); its metadata names them (``seqkit.task_metadata`` -> ``streaming``) and carries the
 vocabulary. :class:`CharStream` holds the state between calls: the prompt goes in as one call (a chunk of any
 length), then every sampled character is fed back alone, carrying the state -- nothing is recomputed.
-Sampling uses ``numpy.random.default_rng(seed)``: the same file, prompt, temperature and seed give the same text.
+Sampling uses :mod:`seqkit.runtime.rng` (mulberry32 and an inverse-CDF draw, defined so that ``js/rng.mjs`` draws
+the same numbers): the same file, prompt, temperature and seed give the same text here, in onnxruntime-node and in
+a browser (``js/``).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from seqkit.errors import SeqkitError
+from seqkit.runtime.rng import Mulberry32, sample
 from seqkit.runtime.session import open_session
 
 
@@ -65,19 +68,6 @@ class CharStream:
         return named["logits"][0, -1]
 
 
-def sample(logits: np.ndarray, temperature: float, rng: np.random.Generator, banned: int | None = None) -> int:
-    """An id drawn from ``softmax(logits / temperature)``; the argmax at temperature 0. ``banned`` is never drawn."""
-    z = np.asarray(logits, dtype=np.float64).copy()
-    if banned is not None:
-        z[banned] = -np.inf
-    if temperature <= 0:
-        return int(np.argmax(z))
-    z = z / temperature
-    p = np.exp(z - z.max())
-    p /= p.sum()
-    return int(rng.choice(len(p), p=p))
-
-
 def generate(model: str | Path, prompt: str = "", length: int = 200, temperature: float = 0.8, seed: int = 0,
              provider: str = "cpu") -> str:
     """``prompt`` followed by ``length`` sampled characters. An empty prompt starts after a newline (the
@@ -87,7 +77,7 @@ def generate(model: str | Path, prompt: str = "", length: int = 200, temperature
     if temperature < 0:
         raise SeqkitError(f"temperature must be >= 0 (0: always the most likely character), got {temperature}")
     stream = CharStream(model, provider)
-    rng = np.random.default_rng(seed)
+    rng = Mulberry32(seed)
     logits = stream.feed(prompt or "\n")
     out = []
     for _ in range(length):
