@@ -6,6 +6,8 @@ import torch
 
 import seqkit
 
+collect_ignore = ["compat_0_1"]  # 0.1 plugin packages kept as they were; tests/test_compat_0_1.py runs them
+
 MOTIONS = Path(__file__).resolve().parents[1] / "seqkit" / "datasets" / "classification" / "basic_motions_train.npz"
 
 
