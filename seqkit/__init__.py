@@ -25,7 +25,7 @@ from seqkit.errors import SeqkitError
 _compat.install()  # the 0.1 module paths (seqkit.task, seqkit.features, ...) as deprecated aliases
 
 #: public name -> module that defines it. With seqkit.kit, seqkit.errors and seqkit.testing, these are the declared
-#: plugin API (docs/plugins.md, "The contract"; tests/public_api.txt pins them): import them from here
+#: plugin API (docs/plugins.md, "The public API"; tests/public_api.txt pins them): import them from here
 _LAZY = {
     "hookimpl": "seqkit.core.hookspecs",
     "Cell": "seqkit.core.cell",
