@@ -18,16 +18,21 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from seqkit import _compat
 from seqkit._version import PLUGIN_API_VERSION, __version__
 from seqkit.errors import SeqkitError
 
-#: public name -> module that defines it
+_compat.install()  # the 0.1 module paths (seqkit.task, seqkit.features, ...) as deprecated aliases
+
+#: public name -> module that defines it. With seqkit.kit, seqkit.errors and seqkit.testing, these are the declared
+#: plugin API (docs/plugins.md, "The public API"; tests/public_api.txt pins them): import them from here
 _LAZY = {
     "hookimpl": "seqkit.core.hookspecs",
     "Cell": "seqkit.core.cell",
     "CellConfig": "seqkit.core.cell",
     "Task": "seqkit.core.task",
     "TensorSpec": "seqkit.core.task",
+    "Dataset": "seqkit.core.task",
     "lengths_mask": "seqkit.core.masks",
     "Composition": "seqkit.core.compose",
     "SequenceModel": "seqkit.core.compose",
@@ -63,7 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from seqkit.core.hookspecs import hookimpl
     from seqkit.core.masks import lengths_mask
     from seqkit.core.plugins import Plugins, load_plugins
-    from seqkit.core.task import Task, TensorSpec
+    from seqkit.core.task import Dataset, Task, TensorSpec
     from seqkit.onnx.export import export, to_onnx
     from seqkit.onnx.lowering.scan import ScanCell
     from seqkit.onnx.verify import verify_against_torch, verify_file

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+#: the error classes a plugin may raise or catch (the declared plugin API); the helpers below are internal
+__all__ = ["ConfigError", "ExportError", "InputError", "PluginError", "ProviderError", "SeqkitError",
+           "VerificationError"]
+
 
 class SeqkitError(Exception):
     """A problem the user can fix; the message says what went wrong and what to do."""

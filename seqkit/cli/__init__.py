@@ -27,6 +27,7 @@ COMMANDS = {
     "bench": "seqkit.cli.bench:bench",
     "quantize": "seqkit.cli.quantize:quantize",
     "generate": "seqkit.cli.generate:generate",
+    "plugin": "seqkit.cli.template:plugin",
 }
 
 
@@ -115,6 +116,7 @@ def cli():
       seqkit bench --cells rnn --batch 64 --time 200
       seqkit quantize gru-classification.onnx --int8
       seqkit generate runs/lm --prompt "The " --length 100 --seed 1
+      seqkit plugin new cell my-cell     a pip-installable plugin package to start from
     """
 
 

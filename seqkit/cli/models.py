@@ -32,9 +32,7 @@ def plugins(as_json):
     Example:
       seqkit plugins --json
     """
-    from rich.markup import escape  # plugin text such as '[batch, time]' is not markup
-    from rich.table import Table
-
+    from seqkit.cli.listing import print_listing
     from seqkit.core.plugins import load_plugins
 
     loaded = load_plugins()
@@ -42,16 +40,12 @@ def plugins(as_json):
     if as_json:
         click.echo(json.dumps({"plugins": rows, "problems": problems, "disabled": loaded.disabled}, indent=2))
         return
-    table = Table(title="seqkit plugins")
-    for col in ("kind", "name", "plugin", "distribution", "version", "description"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(*(escape(r[k]) for k in ("kind", "name", "plugin", "distribution", "version", "description")))
-    out.print(table)
-    for p in problems:
-        out.print(f"[red]problem:[/red] {escape(p)}")
+    notes = [f"problem: {p}" for p in problems]
     if loaded.disabled:
-        out.print(f"disabled by SEQKIT_DISABLE_PLUGINS: {', '.join(loaded.disabled)}")
+        notes.append(f"disabled by SEQKIT_DISABLE_PLUGINS: {', '.join(loaded.disabled)}")
+    print_listing("seqkit plugins", ("kind", "name", "plugin", "distribution", "version"), rows, "description",
+                  lambda r: f"{r['kind']} {r['name']}  ({r['distribution']} {r['version']}, plugin {r['plugin']})",
+                  notes)
 
 
 @click.command()

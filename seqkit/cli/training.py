@@ -252,8 +252,7 @@ def datasets(task, as_json):
       seqkit datasets
       seqkit datasets --task forecasting --json
     """
-    from rich.table import Table
-
+    from seqkit.cli.listing import print_listing
     from seqkit.core.plugins import load_plugins
     from seqkit.training import dataset_table
 
@@ -261,17 +260,13 @@ def datasets(task, as_json):
     if as_json:
         click.echo(json.dumps({"datasets": rows}, indent=2))
         return
-    table = Table(title="datasets (seqkit train --task TASK --data DATASET)")
-    for col in ("task", "dataset", "splits", "description"):
-        table.add_column(col)
-    for row in rows:
-        table.add_row(row["task"], row["name"], ", ".join(row["splits"]) or "-",
-                      row.get("problem") and f"[red]problem:[/red] {row['problem']}" or row["description"]
-                      + (" (not shipped: see below)" if row.get("download") else ""))
-    out.print(table)
-    for row in rows:
-        if row.get("download"):
-            out.print(f"[bold]{row['name']}[/bold] (task {row['task']}) is not shipped with seqkit: {row['download']}")
-    files = {row["task"]: row["files"] for row in rows if row.get("files")}
-    for name, what in files.items():
-        out.print(f"[bold]{name}[/bold] also reads {what}")
+    shown = [{**row, "dataset": row["name"], "splits": ", ".join(row["splits"]) or "-",
+              "description": f"problem: {row['problem']}" if row.get("problem") else
+              row["description"] + (" (not shipped: see below)" if row.get("download") else "")}
+             for row in rows]
+    notes = [f"{row['name']} (task {row['task']}) is not shipped with seqkit: {row['download']}"
+             for row in rows if row.get("download")]
+    files = {r["task"]: r["files"] for r in rows if r.get("files")}
+    print_listing("datasets (seqkit train --task TASK --data DATASET)", ("task", "dataset", "splits"), shown,
+                  "description", lambda r: f"{r['task']} {r['dataset']}  (splits: {r['splits']})",
+                  [*notes, *(f"{name} also reads {what}" for name, what in files.items())])

@@ -125,8 +125,9 @@ def _api_problem(name: str, module, source: Source) -> str | None:
     except ValueError:
         return (f"declares {API_ATTRIBUTE} = {need!r}, which is not a plugin API requirement; write an int such "
                 f"as {PLUGIN_API_VERSION} or a string such as '>={PLUGIN_API_VERSION}'; it was not loaded")
-    newer = any(int(n) > PLUGIN_API_VERSION for n in re.findall(r"\d+", str(need)))
-    fix = ("upgrade seqkit (pip install -U seqkit)" if newer else
+    newer = [n for n in range(PLUGIN_API_VERSION + 1, PLUGIN_API_VERSION + 100) if api_satisfies(need, n)]
+    fix = (f"upgrade seqkit to a release after {__version__} that offers plugin API {newer[0]} "
+           f"(pip install -U seqkit)" if newer else
            f"install a release of the plugin made for plugin API {PLUGIN_API_VERSION} "
            f"({_reinstall_hint(source)})")
     return (f"needs seqkit plugin API {need}, but seqkit {__version__} offers plugin API {PLUGIN_API_VERSION}; "

@@ -1,6 +1,7 @@
 """The ONNX side: how cells lower to ONNX (lowering/), export with metadata, and verification.
 
-The constants below are importable without torch or onnx (the CLI's defaults).
+The constants below are importable without torch or onnx (the CLI's defaults). Internal paths: plugins import
+``seqkit.export`` / ``seqkit.ScanCell`` / ... from ``seqkit`` (docs/plugins.md, "The public API").
 """
 
 #: opset of exported files unless another is asked for

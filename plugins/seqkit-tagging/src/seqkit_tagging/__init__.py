@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 import seqkit
-from seqkit.core.masks import lengths_mask
+from seqkit import lengths_mask
 from seqkit.errors import ConfigError, SeqkitError
 
 __version__ = "0.1.0"
