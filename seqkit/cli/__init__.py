@@ -27,6 +27,8 @@ COMMANDS = {
     "bench": "seqkit.cli.bench:bench",
     "quantize": "seqkit.cli.quantize:quantize",
     "generate": "seqkit.cli.generate:generate",
+    "serve": "seqkit.cli.serve:serve",
+    "triton": "seqkit.cli.serve:triton",
 }
 
 
