@@ -28,7 +28,6 @@ COMMANDS = {
     "quantize": "seqkit.cli.quantize:quantize",
     "generate": "seqkit.cli.generate:generate",
     "serve": "seqkit.cli.serve:serve",
-    "triton": "seqkit.cli.serve:triton",
 }
 
 

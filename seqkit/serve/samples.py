@@ -83,8 +83,9 @@ def wav_frames(data: bytes, i: int, model) -> np.ndarray:
                          f"{model.describe_sample()}")
     try:
         return log_mel(read_wav(data, fe.sample_rate), fe)
-    except SeqkitError as exc:
-        raise InputError(f"input '{INPUT}' sample {i}: {exc}") from None
+    except SeqkitError as exc:  # "WAV bytes: <why>; convert it with sox ..." -> <why>
+        why = str(exc).split(";")[0].replace("WAV bytes: ", "").replace(" ()", "")
+        raise InputError(f"input '{INPUT}' sample {i}: WAV bytes: {why}") from None
 
 
 def encode_results(results: list[dict]) -> dict:

@@ -104,6 +104,7 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
+            await self._drain(receive)
             return await self._refuse(send, int(length))
         seen = 0
         started = False
@@ -126,7 +127,17 @@ class BodyLimit:
             await self.app(scope, counted, watched)
         except _TooLarge:
             if not started:
+                await self._drain(receive)
                 await self._refuse(send, seen)
+
+    @staticmethod
+    async def _drain(receive):
+        """Read the rest of the body and drop it (memory stays flat), so the client gets the 413 rather than a
+        reset connection while it is still sending."""
+        while True:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return
 
     async def _refuse(self, send, size: int):
         body = json.dumps({"error": f"request body of {size} bytes is over this server's limit of {self.limit} "
