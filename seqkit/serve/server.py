@@ -60,7 +60,7 @@ def check_files(models: dict[str, str], provider: str) -> None:
         try:
             load(path, provider=provider)
         except SeqkitError as exc:
-            raise SeqkitError(f"model {name!r} cannot load: {exc}") from None
+            raise SeqkitError(f"model {name!r} ({path}) cannot load: {exc}") from None
 
 
 def check_port(host: str, port: int, what: str) -> None:
