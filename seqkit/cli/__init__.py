@@ -28,6 +28,7 @@ COMMANDS = {
     "quantize": "seqkit.cli.quantize:quantize",
     "generate": "seqkit.cli.generate:generate",
     "serve": "seqkit.cli.serve:serve",
+    "triton": "seqkit.cli.serve:triton",
 }
 
 

@@ -30,34 +30,19 @@ def to_array(name: str, datatype: str, shape: Sequence[int], data: Any) -> np.nd
     shape = [int(s) for s in shape]
     if any(s < 0 for s in shape):
         raise InputError(f"input '{name}': shape {shape} has a negative size")
-    flat = data if isinstance(data, (bytes, bytearray)) else _flatten(name, data)
     try:
-        if isinstance(flat, (bytes, bytearray)):  # raw little-endian bytes (gRPC raw_input_contents)
-            arr = np.frombuffer(bytes(flat), dtype=np.dtype(NUMPY[datatype]).newbyteorder("<"))
-        else:
-            arr = np.asarray(flat, dtype=NUMPY[datatype] if datatype != "FP32" else np.float64)
+        if isinstance(data, (bytes, bytearray)):  # raw little-endian bytes (gRPC raw_input_contents)
+            arr = np.frombuffer(bytes(data), dtype=np.dtype(NUMPY[datatype]).newbyteorder("<"))
+        else:  # nested or flat lists of numbers; None, text and ragged lists are refused
+            arr = np.asarray(data, dtype=NUMPY[datatype] if datatype != "FP32" else np.float64).reshape(-1)
     except (TypeError, ValueError, OverflowError):
-        raise InputError(f"input '{name}': data is not {datatype} numbers") from None
+        raise InputError(f"input '{name}': data is not a regular list of {datatype} numbers") from None
     if datatype == "FP32":
         with np.errstate(over="ignore"):
             arr = arr.astype(np.float32)
     if arr.size != math.prod(shape):
         raise InputError(f"input '{name}': {arr.size} values for shape {shape} ({math.prod(shape)} values)")
     return arr.reshape(shape)
-
-
-def _flatten(name: str, data: Any) -> list:
-    if not isinstance(data, (list, tuple)):
-        data = [data]
-    if any(isinstance(v, (list, tuple)) for v in data):
-        out: list = []
-        for v in data:
-            out.extend(_flatten(name, v))
-        return out
-    for v in data:
-        if isinstance(v, str) or v is None:
-            raise InputError(f"input '{name}': data holds {v!r}; send numbers (NaN and infinity are refused)")
-    return list(data)
 
 
 def from_array(name: str, arr: np.ndarray) -> dict:
