@@ -33,13 +33,13 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, models: dict[str, str], *args: str, cwd=None):
+    def __init__(self, models: dict[str, str], *args: str, cwd=None, python: str = sys.executable):
         self.port, self.grpc_port = free_port(), free_port()
         argv = ["serve", *[f"{n}={p}" for n, p in models.items()], "--port", str(self.port),
                 "--grpc-port", str(self.grpc_port), *args]
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MLSERVER_DEBUG": "false"}
         self.log = open(os.path.join(cwd or ".", f"server-{self.port}.log"), "w+")
-        self.proc = subprocess.Popen([sys.executable, "-c", BLOCK, *argv], cwd=cwd, env=env, stdout=self.log,
+        self.proc = subprocess.Popen([python, "-c", BLOCK, *argv], cwd=cwd, env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 90
