@@ -109,7 +109,8 @@ def main(argv=None) -> int:
     parser.add_argument("--pid", type=int, help="the running server's process id (memory report)")
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--max-body-mb", type=float, default=64.0, help="the server's --max-body-mb")
+    parser.add_argument("--max-body-mb", type=float, default=1.0,
+                        help="the server's --max-body-mb (a server started here gets it)")
     parser.add_argument("--bad-every", type=int, default=5, help="one bad request in this many")
     args = parser.parse_args(argv)
     name, _, path = args.model.partition("=")
@@ -118,7 +119,8 @@ def main(argv=None) -> int:
     if args.url is None:
         port = free_port()
         server = subprocess.Popen([sys.executable, "-m", "seqkit", "serve", args.model, "--port", str(port),
-                                   "--grpc-port", str(free_port())], stderr=subprocess.DEVNULL)
+                                   "--grpc-port", str(free_port()), "--max-body-mb", str(args.max_body_mb)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         args.url, args.pid = f"http://127.0.0.1:{port}", server.pid
         for _ in range(300):
             try:
