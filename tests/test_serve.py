@@ -10,14 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tritonclient.grpc as grpcclient  # the test extra installs tritonclient (make test)
+import tritonclient.http as httpclient
 from deploy_cases import assert_same, samples
 from serve_fixtures import Server
 
 from seqkit.runtime import load
-
-tritonclient = pytest.importorskip("tritonclient.http")  # installed by the test extra (make test)
-import tritonclient.grpc as grpcclient  # noqa: E402
-import tritonclient.http as httpclient  # noqa: E402
 
 CASES = ["classification-text", "classification-features", "forecasting", "speech-frames", "video-frames", "adding"]
 STREAM = "speech-frames-stream"

@@ -14,7 +14,8 @@ from serve_fixtures import BLOCK, Server
 
 from seqkit.runtime import load
 
-pytest.importorskip("mlserver")  # installed by the test extra (make test)
+# mlserver is never imported here: its gRPC protos clash with tritonclient's in one process (the server runs in
+# a child process anyway)
 
 
 def serve(*args, cwd=None, block=BLOCK):

@@ -3,12 +3,10 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from google.protobuf import text_format
+from tritonclient.grpc import model_config_pb2  # Triton's own schema (the test extra installs tritonclient)
 
-pytest.importorskip("tritonclient.grpc")  # installed by the test extra (make test)
-from google.protobuf import text_format  # noqa: E402
-from tritonclient.grpc import model_config_pb2  # noqa: E402
-
-from seqkit.runtime import load  # noqa: E402
+from seqkit.runtime import load
 
 TYPES = {onnx.TensorProto.FLOAT: model_config_pb2.TYPE_FP32, onnx.TensorProto.INT64: model_config_pb2.TYPE_INT64,
          onnx.TensorProto.INT32: model_config_pb2.TYPE_INT32}
