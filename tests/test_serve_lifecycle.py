@@ -93,3 +93,23 @@ def test_sigterm_answers_the_requests_in_flight_and_exits_0(deployed, tmp_path):
 def served_post(server, body):
     status, answer = server.post("/v2/models/sum/infer", json.dumps(body).encode())
     return status, answer
+
+
+@pytest.mark.slow
+def test_parallel_workers_answer_and_refuse_like_one_process(deployed, tmp_path):
+    path = deployed("adding").path
+    server = Server({"sum": str(path)}, "--workers", "2", cwd=tmp_path)
+    try:
+        status, meta = server.get("/v2/models/sum")
+        assert status == 200 and meta["parameters"]["task"] == "adding"
+        x = np.array([[[0.5, 1.0], [0.25, 0.0]]], np.float32)
+        status, answer = server.post("/v2/models/sum/infer", {"inputs": [
+            {"name": "series", "datatype": "FP32", "shape": [1, 2, 2], "data": x.reshape(-1).tolist()}]})
+        assert status == 200, answer
+        want = load(path).run({"series": x})["prediction"].reshape(-1)
+        np.testing.assert_allclose(answer["outputs"][0]["data"], want, rtol=1e-5, atol=1e-6)
+        status, answer = server.post("/v2/models/sum/infer", {"inputs": [
+            {"name": "series", "datatype": "FP32", "shape": [1, 1, 3], "data": [0, 1, 2]}]})
+        assert status == 400 and "axis 2" in answer["error"], answer
+    finally:
+        assert server.stop() == 0, server.output()
