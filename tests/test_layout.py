@@ -24,6 +24,7 @@ def _imports_after(code: str) -> set[str]:
     "from seqkit.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
     "from seqkit.cli import main\ntry:\n    main(['plugins', '--help'])\nexcept SystemExit:\n    pass",
     "from seqkit.cli import main\ntry:\n    main(['predict', '--help'])\nexcept SystemExit:\n    pass",
+    "from seqkit.cli import main\ntry:\n    main(['serve', '--help'])\nexcept SystemExit:\n    pass",
 ])
 def test_light_entry_points_import_no_torch_or_onnx(code):
     loaded = _imports_after(code)
@@ -87,3 +88,17 @@ def test_runtime_imports_only_numpy_onnxruntime_and_itself():
             else:
                 assert top in {"numpy", "onnxruntime", "__future__"} or top in sys.stdlib_module_names, (path.name,
                                                                                                        module)
+
+
+def test_serve_imports_only_the_runtime_and_mlserver():
+    """seqkit/serve (``seqkit serve``) runs where torch is not installed: stdlib, numpy, MLServer and what it brings
+    (fastapi), seqkit.runtime and seqkit.errors."""
+    for path in (ROOT / "serve").rglob("*.py"):
+        for module in _imported_modules(path):
+            top = module.split(".")[0]
+            if top == "seqkit":
+                assert module == "seqkit.errors" or module.startswith(("seqkit.runtime", "seqkit.serve")), (
+                    path.name, module)
+            else:
+                assert top in {"numpy", "mlserver", "fastapi", "__future__"} or top in sys.stdlib_module_names, (
+                    path.name, module)

@@ -28,7 +28,17 @@ COMMANDS = {
     "quantize": "seqkit.cli.quantize:quantize",
     "generate": "seqkit.cli.generate:generate",
     "plugin": "seqkit.cli.template:plugin",
+    "serve": "seqkit.cli.serve:serve",
+    "triton": "seqkit.cli.triton:triton",
 }
+
+
+def _installed(name: str) -> bool:
+    """Whether a command's module is part of this install (the torch-free seqkit-serve distribution ships only
+    predict and serve)."""
+    import importlib.util
+
+    return importlib.util.find_spec(COMMANDS[name].split(":")[0]) is not None
 
 
 class SeqkitGroup(click.Group):
@@ -36,11 +46,11 @@ class SeqkitGroup(click.Group):
     code 1, without a traceback."""
 
     def list_commands(self, ctx):
-        return list(COMMANDS)
+        return [name for name in COMMANDS if _installed(name)]
 
     def get_command(self, ctx, name):
         target = COMMANDS.get(name)
-        if target is None:
+        if target is None or not _installed(name):
             return None
         module, attr = target.split(":")
         return getattr(importlib.import_module(module), attr)

@@ -11,6 +11,7 @@ rebuilds the settings an exported file records.
 """
 from __future__ import annotations
 
+import io
 import wave
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,10 +46,15 @@ class FrontEnd:
         return cls(**known)
 
 
-def read_wav(path: str | Path, sample_rate: int) -> np.ndarray:
-    """Samples of a PCM WAV file as float64 in [-1, 1], channels averaged; refuses other sample rates."""
+def read_wav(path: str | Path | bytes, sample_rate: int) -> np.ndarray:
+    """Samples of a PCM WAV file (a path, or the file's bytes) as float64 in [-1, 1], channels averaged; refuses
+    other sample rates."""
+    if isinstance(path, (bytes, bytearray)):
+        source, path = io.BytesIO(path), Path("WAV bytes")
+    else:
+        source = str(path)
     try:
-        with wave.open(str(path), "rb") as w:
+        with wave.open(source, "rb") as w:
             rate, width, channels, n = w.getframerate(), w.getsampwidth(), w.getnchannels(), w.getnframes()
             raw = w.readframes(n)
     except (wave.Error, EOFError, OSError) as exc:

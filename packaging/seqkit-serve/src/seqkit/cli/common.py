@@ -1,0 +1,1 @@
+../../../../../seqkit/cli/common.py

@@ -1,0 +1,1 @@
+../../../../../seqkit/cli/predict.py

@@ -1,0 +1,1 @@
+../../../../../seqkit/core/__init__.py

@@ -1,0 +1,1 @@
+../../../../../seqkit/core/options.py

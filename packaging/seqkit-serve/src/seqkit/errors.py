@@ -1,0 +1,1 @@
+../../../../seqkit/errors.py

@@ -1,0 +1,1 @@
+../../../../seqkit/files.py

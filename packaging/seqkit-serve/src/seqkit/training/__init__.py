@@ -1,0 +1,1 @@
+../../../../../seqkit/training/__init__.py

@@ -1,0 +1,1 @@
+../../../../../seqkit/training/config.py

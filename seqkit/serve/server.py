@@ -1,0 +1,199 @@
+"""Start MLServer with one ``SeqkitModel`` per file: start-up checks, the request-size limit, clean shutdown.
+
+Start-up refuses, with one line naming it: a file that cannot load (``seqkit.runtime.load``), two files under one
+name, a port already taken, MLServer not installed. MLServer handles SIGTERM / SIGINT: the REST (uvicorn) and
+gRPC servers stop accepting, finish the requests in flight, and :func:`serve` returns (exit code 0).
+"""
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import re
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seqkit.errors import SeqkitError
+
+EXTRA = "pip install 'seqkit[serve]'"
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass
+class Options:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    grpc_port: int = 8081
+    workers: int = 1
+    max_batch_size: int = 64
+    max_batch_time: float = 0.0
+    max_steps: int = 100_000
+    max_body_mb: float = 64.0
+    provider: str = "cpu"
+    metrics_port: int | None = None
+    models: dict[str, str] = field(default_factory=dict)
+
+
+def named(specs: list[str]) -> dict[str, str]:
+    """``NAME=PATH`` or ``PATH`` (named after the file) -> {name: path}; names are unique."""
+    out: dict[str, str] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or (Path(spec).exists() and not Path(path).exists()):
+            name, path = Path(spec).stem, spec
+        if not NAME.match(name):
+            raise SeqkitError(f"model name {name!r} ({spec}): use letters, digits, '_', '-', '.'; write NAME=PATH")
+        if name in out:
+            raise SeqkitError(f"two models named {name!r} ({out[name]} and {path}); name them with NAME=PATH")
+        out[name] = path
+    if not out:
+        raise SeqkitError("no model given; seqkit serve MODEL.onnx [NAME=MODEL.onnx ...]")
+    return out
+
+
+def check_files(models: dict[str, str], provider: str) -> None:
+    """Load every file once (in this process) so that a bad one stops start-up with its own line."""
+    from seqkit.runtime import load
+
+    for name, path in models.items():
+        try:
+            load(path, provider=provider)
+        except SeqkitError as exc:
+            raise SeqkitError(f"model {name!r} ({path}) cannot load: {exc}") from None
+
+
+def check_port(host: str, port: int, what: str) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            why = "is taken" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+            raise SeqkitError(f"{what} {port} on {host} {why}; choose another with --{what.replace(' ', '-')}") \
+                from None
+
+
+def settings(options: Options):
+    """MLServer's server settings and one model settings per file (no settings files are written)."""
+    from mlserver.settings import ModelParameters, ModelSettings, Settings
+
+    server = Settings(host=options.host, http_port=options.port, grpc_port=options.grpc_port,
+                      parallel_workers=options.workers if options.workers > 1 else 0,
+                      metrics_endpoint="/metrics" if options.metrics_port else None,
+                      metrics_port=options.metrics_port or 8082,
+                      grpc_max_message_length=int(options.max_body_mb * 2**20),
+                      load_models_at_startup=False, model_repository_root=str(Path.cwd()))
+    extra = {"provider": options.provider, "max_batch_size": options.max_batch_size,
+             "max_batch_time": options.max_batch_time, "max_steps": options.max_steps}
+    models = [ModelSettings(name=name, implementation="seqkit.serve.model.SeqkitModel",
+                            parameters=ModelParameters(uri=str(Path(path).resolve()), extra=extra))
+              for name, path in options.models.items()]
+    return server, models
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``limit`` bytes gets 413 and one line, before it is parsed."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await self._drain(receive)
+            return await self._refuse(send, int(length))
+        seen = 0
+        started = False
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def watched(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _TooLarge:
+            if not started:
+                await self._drain(receive)
+                await self._refuse(send, seen)
+
+    @staticmethod
+    async def _drain(receive):
+        """Read the rest of the body and drop it (memory stays flat), so the client gets the 413 rather than a
+        reset connection while it is still sending."""
+        while True:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return
+
+    async def _refuse(self, send, size: int):
+        body = json.dumps({"error": f"request body of {size} bytes is over this server's limit of {self.limit} "
+                                    f"bytes (seqkit serve --max-body-mb)"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _one_line_validation(app) -> None:
+    """A body that is not JSON, or not an inference request, gets 422 with one line instead of a list."""
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+
+    async def handler(request, exc: RequestValidationError):
+        first = (exc.errors() or [{}])[0]
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+        message = first.get("msg", "invalid request")
+        if where == "body" and first.get("type") in ("model_attributes_type", "dict_type"):
+            line = "the request body is not a JSON object; send JSON with 'Content-Type: application/json'"
+        elif first.get("type") == "json_invalid":
+            line = f"the request body is not valid JSON ({first.get('ctx', {}).get('error', message)})"
+        else:
+            line = f"request field '{where}': {message}"
+        return JSONResponse(status_code=422, content={"error": line})
+
+    app.add_exception_handler(RequestValidationError, handler)
+
+
+async def _run(options: Options) -> None:
+    from mlserver.server import MLServer
+
+    server_settings, models = settings(options)
+    server = MLServer(server_settings)
+    app = server._rest_server._app  # MLServer 1.7 keeps its FastAPI app here; the middleware wraps it
+    _one_line_validation(app)
+    app.add_middleware(BodyLimit, limit=int(options.max_body_mb * 2**20))
+    await server.start(models)
+
+
+def serve(options: Options, ready=None) -> None:
+    """Run until SIGTERM / SIGINT; ``ready(line)`` is told where the server listens once the checks pass."""
+    try:
+        import mlserver  # noqa: F401
+    except ImportError:
+        raise SeqkitError(f"seqkit serve needs MLServer, which is not installed; {EXTRA}") from None
+    check_files(options.models, options.provider)
+    check_port(options.host, options.port, "port")
+    check_port(options.host, options.grpc_port, "grpc port")
+    if options.metrics_port:
+        check_port(options.host, options.metrics_port, "metrics port")
+    if ready is not None:
+        ready(f"serving {', '.join(options.models)} on http://{options.host}:{options.port}/v2 (REST) and "
+              f"{options.host}:{options.grpc_port} (gRPC)")
+    asyncio.run(_run(options))
