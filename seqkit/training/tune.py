@@ -223,6 +223,8 @@ def tune(setup: Setup, space: Sequence[Param], run_dir: str | os.PathLike, *, tr
                 trial.report(float(value), len(history))
                 if trial.should_prune():
                     trial.set_user_attr("pruned_at", len(history))
+                    if track is not None:
+                        track.status = "FINISHED"  # MLflow: a pruned trial ended as planned (not KILLED)
                     raise module.TrialPruned(f"pruned at epoch {len(history)}")
 
         try:
@@ -231,6 +233,8 @@ def tune(setup: Setup, space: Sequence[Param], run_dir: str | os.PathLike, *, tr
                                plugins=plugins)
             result = train(prepared.composition, prepared.train_data, prepared.val_data, config, run_dir=folder,
                            sources=prepared.sources, on_epoch=on_epoch)
+            if track is not None:
+                track.final(result.to_dict(), sorted(folder.glob("*.png")))
         except KeyboardInterrupt:
             trial.set_user_attr("interrupted", True)
             raise
@@ -241,8 +245,7 @@ def tune(setup: Setup, space: Sequence[Param], run_dir: str | os.PathLike, *, tr
             raise SeqkitError(f"task {setup.task!r} reports no validation {metric!r}; choose --metric loss or one "
                               f"of {', '.join(result.metrics)}")
         trial.set_user_attr("best_epoch", result.best_epoch)
-        if track is not None:
-            track.final(result.to_dict(), sorted(folder.glob("*.png")))
+        trial.set_user_attr("worker", f"{os.uname().nodename}:{os.getpid()}")
         return float(result.metrics[metric])
 
     stop = [module.study.MaxTrialsCallback(trials, states=tuple(getattr(module.trial.TrialState, s)
