@@ -2,6 +2,7 @@
 Optuna's storage (resumed after Ctrl-C, shared by two processes). Tiny models, 1-2 epochs, a few trials."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -154,3 +155,24 @@ def test_two_processes_share_one_journal_study_and_finish_its_trials_together(tm
     folders = sorted(p.name for w in (tmp_path / "w0", tmp_path / "w1") for p in w.glob("trial-*"))
     assert folders == sorted(f"trial-{n:04d}" for n in numbers)  # each trial ran in one process only
     assert all(list((tmp_path / f"w{i}").glob("trial-*")) for i in range(2)), outputs  # both did some
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_shows_trials_done_and_the_best_so_far(terminal):
+    import io
+
+    from seqkit.training.progress import TrialLog
+
+    class Stream(io.StringIO):
+        def isatty(self):
+            return terminal
+
+    stream = Stream()
+    study = optuna.create_study(direction="maximize")
+    with TrialLog(True, 3, "accuracy", stream) as log:
+        study.optimize(lambda t: t.suggest_float("lr", 0.0, 1.0), n_trials=3, callbacks=[log])
+    text = stream.getvalue()
+    best = f"best {study.best_value:.4f} (trial {study.best_trial.number})"
+    assert "done 3/3" in text and best in text
+    assert len(re.findall(r"trial \d  done \d/3", text)) == 3  # one line per trial, under the bar too
+    assert ("3/3" in text.replace("done 3/3", "")) == terminal  # the bar's own count, on a terminal only
