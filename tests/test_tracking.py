@@ -2,6 +2,7 @@
 import json
 import sys
 
+import mlflow
 import pytest
 
 SMALL = ["--data", "basic-motions", "--hidden-size", "4", "--epochs", "2", "--batch-size", "16", "--patience", "0",
@@ -9,7 +10,6 @@ SMALL = ["--data", "basic-motions", "--hidden-size", "4", "--epochs", "2", "--ba
 
 
 def test_train_logs_epochs_hyperparameters_final_metrics_and_curves_to_tensorboard(run, tmp_path):
-    pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     result = run("train", *SMALL, "--log", "tensorboard", "--run-dir", "bm")
@@ -31,7 +31,6 @@ def test_train_logs_epochs_hyperparameters_final_metrics_and_curves_to_tensorboa
 
 
 def test_train_seeds_log_runs_to_a_local_mlflow_store_read_back_by_search_runs(run, tmp_path, monkeypatch):
-    mlflow = pytest.importorskip("mlflow")
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     result = run("train", *SMALL, "--seeds", "0,1", "--log", "mlflow", "--run-dir", "bm")
     assert result.exit_code == 0, result.output
@@ -49,8 +48,6 @@ def test_train_seeds_log_runs_to_a_local_mlflow_store_read_back_by_search_runs(r
 
 
 def test_tune_logs_each_trial_as_a_child_run_of_the_study(run, tmp_path, monkeypatch):
-    mlflow = pytest.importorskip("mlflow")
-    pytest.importorskip("optuna")
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     result = run("tune", *SMALL, "--epochs", "1", "--param", "hidden_size=int:2..6", "--trials", "2", "--no-final",
                  "--log", "mlflow", "--run-dir", "t")

@@ -7,15 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import optuna
 import pytest
 
 from seqkit.core.task import Task
 from seqkit.errors import ConfigError
 from seqkit.training import TrainConfig, load_run
+from seqkit.training.final import evaluate_once, retrain_best
 from seqkit.training.space import parse_param, parse_space
-from seqkit.training.tune import STUDY_FILE, Setup, evaluate_once, retrain_best, tune
-
-optuna = pytest.importorskip("optuna")  # the test extra installs it; the skip keeps a bare install's error readable
+from seqkit.training.tune import STUDY_FILE, Setup, tune
 
 SMALL = ["--data", "basic-motions", "--hidden-size", "4", "--epochs", "2", "--batch-size", "16", "--patience", "0",
          "--no-progress"]
@@ -57,6 +57,10 @@ def test_a_bad_param_on_the_command_line_is_one_line_without_traceback(run):
     assert "Traceback" not in result.output
     with pytest.raises(ConfigError, match="given twice"):
         parse_space(["lr=float:1e-3..1e-2", "lr=float:1e-4..1e-2"])
+    for param, says in (("T.pooling=choice:mean,median", "pooling"), ("cell=choice:gru,tcn", "tcn")):
+        refused = run("tune", *SMALL, "--param", param, "--trials", "1", "--run-dir", "refused")
+        assert refused.exit_code == 1 and says in refused.output and refused.output.strip().count("\n") == 0
+    assert not (Path("refused") / "trial-0000").exists()  # refused before any trial trained
 
 
 def test_search_reads_no_test_data_trials_are_run_folders_and_the_best_is_retrained_and_tested_once(

@@ -7,68 +7,26 @@ from pathlib import Path
 import click
 
 from seqkit.cli.common import (
-    _stack,
     cell_config,
     int_list,
     json_option,
     lead_time_table,
+    log_options,
     metrics_table,
-    model_options,
     nproc_option,
     out,
     parse_options,
     per_class_table,
     positive,
+    run_options,
     summary_table,
     train_default,
 )
 from seqkit.errors import SeqkitError
-from seqkit.training.config import LR_SCHEDULES, SELECT, VAL_FRACTION, TrainConfig
+from seqkit.training.config import TrainConfig
 
 #: train's parameters that are not options of the run itself (never compared on --resume)
 _NOT_RUN_OPTIONS = ("run_dir", "resume", "as_json", "seeds", "nproc", "log", "log_uri")
-
-
-#: the options of a run that `seqkit train` and `seqkit tune` share: model, data, training
-run_options = _stack(
-    model_options(),
-    click.option("--data", default=None,
-                 help="A dataset of --task ('seqkit datasets' lists them) or a data file [train --resume: the run's]."),
-    click.option("--val-data", default=None,
-                 help="Validation data: a file, or a dataset name (its val split; the --data dataset itself: "
-                      "--val-fraction of it) [default: --val-fraction of --data, seeded, carved before fitting]."),
-    click.option("--val-fraction", type=float, default=VAL_FRACTION, show_default=True),
-    click.option("--epochs", type=int, default=train_default("epochs"), show_default=True, callback=positive),
-    click.option("--batch-size", type=int, default=train_default("batch_size"), show_default=True,
-                 callback=positive),
-    click.option("--lr", type=float, default=train_default("lr"), show_default=True, help="AdamW learning rate."),
-    click.option("--lr-schedule", type=click.Choice(LR_SCHEDULES), default=train_default("lr_schedule"),
-                 show_default=True, help="plateau: halve lr after --plateau-patience epochs without a better "
-                                         "score; cosine: lr down to ~0 at the last epoch."),
-    click.option("--plateau-patience", type=int, default=train_default("plateau_patience"), show_default=True,
-                 callback=positive),
-    click.option("--select", type=click.Choice(SELECT), default=train_default("select"), show_default=True,
-                 help="Best epoch: lowest validation loss, or best task metric (accuracy, MAE...); a tie never "
-                      "wins."),
-    click.option("--clip-norm", type=float, default=train_default("clip_norm"), show_default=True,
-                 help="Gradient norm clipping; 0 disables."),
-    click.option("--patience", type=int, default=train_default("patience"), show_default=True,
-                 help="Stop after this many epochs without a strictly better selection score; 0 disables."),
-    click.option("--weight-decay", type=float, default=train_default("weight_decay"), show_default=True),
-    click.option("--seed", type=int, default=train_default("seed"), show_default=True,
-                 help="Seed for weights, split and shuffling."),
-)
-
-#: --log / --log-uri: where a run is logged besides its folder (seqkit.training.tracking)
-log_options = _stack(
-    click.option("--log", "log", type=click.Choice(("csv", "tensorboard", "mlflow")), default="csv",
-                 show_default=True, help="Also log each run to TensorBoard or MLflow (per-epoch scalars, "
-                                         "hyperparameters, final metrics and baselines, PNGs); csv: only the run "
-                                         "folder's metrics.csv."),
-    click.option("--log-uri", default=None,
-                 help="TensorBoard: a log folder [RUN/tensorboard]; MLflow: a tracking URI such as "
-                      "http://host:5000 or sqlite:///mlflow.db [a file store in RUN/mlruns]."),
-)
 
 
 @click.command()

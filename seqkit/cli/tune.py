@@ -7,8 +7,17 @@ from pathlib import Path
 
 import click
 
-from seqkit.cli.common import cell_config, int_list, json_option, out, parse_options, positive, summary_table
-from seqkit.cli.training import log_options, run_options
+from seqkit.cli.common import (
+    cell_config,
+    int_list,
+    json_option,
+    log_options,
+    out,
+    parse_options,
+    positive,
+    run_options,
+    summary_table,
+)
 from seqkit.errors import SeqkitError
 from seqkit.training.config import TrainConfig
 
@@ -59,9 +68,10 @@ def tune(cell, task, hidden_size, num_layers, bidirectional, dropout, cell_optio
       seqkit tune ... --storage sqlite:///tune.db --no-final      one more worker on the same study
     """
     from seqkit.core.plugins import load_plugins
+    from seqkit.training.final import evaluate_once, retrain_best
     from seqkit.training.progress import TrialLog
     from seqkit.training.space import parse_space
-    from seqkit.training.tune import Setup, evaluate_once, optuna, retrain_best
+    from seqkit.training.tune import Setup, optuna
     from seqkit.training.tune import tune as run_tune
 
     space = parse_space(params)

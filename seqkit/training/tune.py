@@ -106,6 +106,20 @@ def suggest(trial, p: Param) -> Any:
     return trial.suggest_float(p.name, p.low, p.high, step=p.step, log=p.log)
 
 
+def check_space(setup: Setup, space: Sequence[Param], plugins) -> None:
+    """Refuse, before anything trains, a searched cell that is not registered and a searched task option whose
+    values (every choice, both ends of a range) the task does not accept."""
+    task_cls = plugins.task(setup.task)
+    for p in space:
+        values = p.choices if p.kind == "choice" else (p.low, p.high)
+        for value in values:
+            if p.key == "cell" and p.section == "model":
+                plugins.cell(value)
+            elif p.section == "task":
+                value = int(value) if p.kind == "int" else value
+                task_cls.make_config(apply(setup, [p], {p.name: value}).task_options)
+
+
 def objective_of(setup: Setup, metric: str | None, direction: str | None, plugins) -> tuple[str, str]:
     """``(metric, "minimize" | "maximize")``: the validation value a trial returns. Default: the task's main
     metric; ``loss`` is minimized; another metric of the task needs ``direction``."""
@@ -202,6 +216,7 @@ def tune(setup: Setup, space: Sequence[Param], run_dir: str | os.PathLike, *, tr
     module = optuna()
     plugins = plugins or load_plugins()
     run_dir = Path(run_dir)
+    check_space(setup, space, plugins)
     metric, direction = objective_of(setup, metric, direction, plugins)
     study = open_study(setup, space, run_dir, metric, direction, storage=storage, study_name=study_name,
                        pruner=pruner)
@@ -275,39 +290,3 @@ def best_setting(study, setup: Setup, space: Sequence[Param]) -> tuple[Any, Setu
     best = study.best_trial
     return best, apply(setup, space, best.params)
 
-
-def retrain_best(study, setup: Setup, space: Sequence[Param], run_dir: str | os.PathLike, seeds: Sequence[int],
-                 plugins=None, progress: bool = False) -> tuple[Any, list]:
-    """The best trial's setting trained again at each of ``seeds`` into ``TUNE_DIR/best-trialN-seedS`` (a run
-    folder that exists is resumed: finished runs are only reloaded). Returns ``(best trial, [TrainResult])``."""
-    from seqkit.core.plugins import load_plugins
-    from seqkit.training.runs import CHECKPOINT
-    from seqkit.training.seeds import check_seeds, seed_run_dir
-    from seqkit.training.trainer import prepare, resume, train
-
-    plugins = plugins or load_plugins()
-    best, chosen = best_setting(study, setup, space)
-    base = Path(run_dir) / f"best-trial{best.number}"
-    results = []
-    for seed in check_seeds(seeds):
-        folder = seed_run_dir(base, seed)
-        if (folder / CHECKPOINT).exists():
-            results.append(resume(folder, {"progress": progress}, plugins))
-            continue
-        prepared = prepare(chosen.cell, chosen.task, chosen.data, chosen.cell_config, chosen.task_options,
-                           seed=seed, val_data=chosen.val_data, val_fraction=chosen.val_fraction, plugins=plugins)
-        results.append(train(prepared.composition, prepared.train_data, prepared.val_data,
-                             replace(chosen.config, seed=seed, progress=progress), run_dir=folder,
-                             sources=prepared.sources))
-    return best, results
-
-
-def evaluate_once(results: Sequence, plugins=None) -> dict:
-    """Each run of :func:`retrain_best` scored on the test split it records, and the mean +- std over them next to
-    the baselines (:func:`seqkit.training.evaluation.summarize`)."""
-    from seqkit.training.evaluation import evaluate, summarize
-
-    scores = [evaluate(r.run_dir, plugins=plugins) for r in results]
-    numbers = [{k: v for k, v in s.items() if isinstance(v, float)} for s in scores]
-    return {"runs": [str(r.run_dir) for r in results], "test": scores,
-            "summary": summarize(numbers, [s["baselines"] for s in scores])}
