@@ -64,7 +64,8 @@ def tune(cell, task, hidden_size, num_layers, bidirectional, dropout, cell_optio
     Examples:
       seqkit tune --data basic-motions --param hidden_size=int:16..128:log --param lr=float:1e-4..1e-2:log \\
           --param cell=choice:gru,lstm --trials 20 --epochs 30 --run-dir runs/tune-bm
-      seqkit tune --task forecasting --data sunspots -T lookback=22 --param T.horizon=choice:4 --timeout 600
+      seqkit tune --task forecasting --data sunspots -T lookback=22 --param T.skip_init=choice:zeros,ridge \\
+          --param lr=float:1e-3..1e-2:log --timeout 600
       seqkit tune ... --storage sqlite:///tune.db --no-final      one more worker on the same study
     """
     from seqkit.core.plugins import load_plugins
