@@ -20,6 +20,7 @@ COMMANDS = {
     "export": "seqkit.cli.models:export",
     "verify": "seqkit.cli.models:verify",
     "train": "seqkit.cli.training:train",
+    "tune": "seqkit.cli.tune:tune",
     "evaluate": "seqkit.cli.training:evaluate",
     "datasets": "seqkit.cli.training:datasets",
     "diagnose": "seqkit.cli.diagnose:diagnose",
@@ -119,6 +120,7 @@ def cli():
       seqkit verify gru-classification.onnx
       seqkit train --data basic-motions --cell lstm --run-dir runs/bm
       seqkit evaluate runs/bm
+      seqkit tune --data basic-motions --param lr=float:1e-4..1e-2:log --trials 20 --run-dir runs/tune-bm
       seqkit datasets                    every task's built-in datasets
       seqkit export runs/bm -o bm.onnx
       seqkit diagnose gradients --cell rnn,lstm,gru

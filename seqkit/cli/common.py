@@ -11,7 +11,7 @@ from seqkit.core.config import CellConfig
 from seqkit.core.options import TextOptions, parse_pairs
 from seqkit.errors import SeqkitError
 from seqkit.runtime.providers import PROVIDERS
-from seqkit.training.config import TrainConfig
+from seqkit.training.config import LR_SCHEDULES, SELECT, VAL_FRACTION, TrainConfig
 
 _CELL = {f.name: f.default for f in fields(CellConfig) if f.name != "options"}
 _TRAIN = {f.name: f.default for f in fields(TrainConfig)}
@@ -93,6 +93,48 @@ def train_default(name: str):
     """TrainConfig's default for ``name`` (0 where the dataclass says None: 'off')."""
     value = _TRAIN[name]
     return 0 if value is None else value
+
+
+#: the options of a run that `seqkit train` and `seqkit tune` share: model, data, training
+run_options = _stack(
+    model_options(),
+    click.option("--data", default=None,
+                 help="A dataset of --task ('seqkit datasets' lists them) or a data file [train --resume: the run's]."),
+    click.option("--val-data", default=None,
+                 help="Validation data: a file, or a dataset name (its val split; the --data dataset itself: "
+                      "--val-fraction of it) [default: --val-fraction of --data, seeded, carved before fitting]."),
+    click.option("--val-fraction", type=float, default=VAL_FRACTION, show_default=True),
+    click.option("--epochs", type=int, default=train_default("epochs"), show_default=True, callback=positive),
+    click.option("--batch-size", type=int, default=train_default("batch_size"), show_default=True,
+                 callback=positive),
+    click.option("--lr", type=float, default=train_default("lr"), show_default=True, help="AdamW learning rate."),
+    click.option("--lr-schedule", type=click.Choice(LR_SCHEDULES), default=train_default("lr_schedule"),
+                 show_default=True, help="plateau: halve lr after --plateau-patience epochs without a better "
+                                         "score; cosine: lr down to ~0 at the last epoch."),
+    click.option("--plateau-patience", type=int, default=train_default("plateau_patience"), show_default=True,
+                 callback=positive),
+    click.option("--select", type=click.Choice(SELECT), default=train_default("select"), show_default=True,
+                 help="Best epoch: lowest validation loss, or best task metric (accuracy, MAE...); a tie never "
+                      "wins."),
+    click.option("--clip-norm", type=float, default=train_default("clip_norm"), show_default=True,
+                 help="Gradient norm clipping; 0 disables."),
+    click.option("--patience", type=int, default=train_default("patience"), show_default=True,
+                 help="Stop after this many epochs without a strictly better selection score; 0 disables."),
+    click.option("--weight-decay", type=float, default=train_default("weight_decay"), show_default=True),
+    click.option("--seed", type=int, default=train_default("seed"), show_default=True,
+                 help="Seed for weights, split and shuffling."),
+)
+
+#: --log / --log-uri: where a run is logged besides its folder (seqkit.training.tracking)
+log_options = _stack(
+    click.option("--log", "log", type=click.Choice(("csv", "tensorboard", "mlflow")), default="csv",
+                 show_default=True, help="Also log each run to TensorBoard or MLflow (per-epoch scalars, "
+                                         "hyperparameters, final metrics and baselines, PNGs); csv: only the run "
+                                         "folder's metrics.csv."),
+    click.option("--log-uri", default=None,
+                 help="TensorBoard: a log folder [RUN/tensorboard]; MLflow: a tracking URI such as "
+                      "http://host:5000 or sqlite:///mlflow.db [a file store in RUN/mlruns]."),
+)
 
 
 def print_report(report, columns=("runtime", "batch", "time", "output", "max abs err", "max rel err", "ok")) -> None:

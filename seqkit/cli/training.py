@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -10,48 +11,26 @@ from seqkit.cli.common import (
     int_list,
     json_option,
     lead_time_table,
+    log_options,
     metrics_table,
-    model_options,
     nproc_option,
     out,
     parse_options,
     per_class_table,
     positive,
+    run_options,
     summary_table,
     train_default,
 )
 from seqkit.errors import SeqkitError
-from seqkit.training.config import LR_SCHEDULES, SELECT, VAL_FRACTION, TrainConfig
+from seqkit.training.config import TrainConfig
 
 #: train's parameters that are not options of the run itself (never compared on --resume)
-_NOT_RUN_OPTIONS = ("run_dir", "resume", "as_json", "seeds", "nproc")
+_NOT_RUN_OPTIONS = ("run_dir", "resume", "as_json", "seeds", "nproc", "log", "log_uri")
 
 
 @click.command()
-@model_options()
-@click.option("--data", default=None,
-              help="A dataset of --task ('seqkit datasets' lists them) or a data file [with --resume: the run's].")
-@click.option("--val-data", default=None,
-              help="Validation data: a file, or a dataset name (its val split; the --data dataset itself: "
-                   "--val-fraction of it) [default: --val-fraction of --data, seeded, carved before fitting].")
-@click.option("--val-fraction", type=float, default=VAL_FRACTION, show_default=True)
-@click.option("--epochs", type=int, default=train_default("epochs"), show_default=True, callback=positive)
-@click.option("--batch-size", type=int, default=train_default("batch_size"), show_default=True, callback=positive)
-@click.option("--lr", type=float, default=train_default("lr"), show_default=True, help="AdamW learning rate.")
-@click.option("--lr-schedule", type=click.Choice(LR_SCHEDULES), default=train_default("lr_schedule"),
-              show_default=True, help="plateau: halve lr after --plateau-patience epochs without a better score; "
-                                      "cosine: lr down to ~0 at the last epoch.")
-@click.option("--plateau-patience", type=int, default=train_default("plateau_patience"), show_default=True,
-              callback=positive)
-@click.option("--select", type=click.Choice(SELECT), default=train_default("select"), show_default=True,
-              help="Best epoch: lowest validation loss, or best task metric (accuracy, MAE...); a tie never wins.")
-@click.option("--clip-norm", type=float, default=train_default("clip_norm"), show_default=True,
-              help="Gradient norm clipping; 0 disables.")
-@click.option("--patience", type=int, default=train_default("patience"), show_default=True,
-              help="Stop after this many epochs without a strictly better selection score; 0 disables.")
-@click.option("--weight-decay", type=float, default=train_default("weight_decay"), show_default=True)
-@click.option("--seed", type=int, default=train_default("seed"), show_default=True,
-              help="Seed for weights, split and shuffling.")
+@run_options
 @click.option("--seeds", default=None, callback=int_list, metavar="S,S,...",
               help="One run per seed (run folders RUN_DIR-seedS) and the mean +- std of their metrics.")
 @click.option("--device", default=train_default("device"), show_default=True, help="cpu, cuda or cuda:N.")
@@ -62,12 +41,13 @@ _NOT_RUN_OPTIONS = ("run_dir", "resume", "as_json", "seeds", "nproc")
                    "--lr, --lr-schedule and --device may change (recorded in config.json).")
 @click.option("--no-progress", is_flag=True,
               help="Print nothing while training (default: a bar on a terminal, else one line per epoch).")
+@log_options
 @json_option("Print the result as JSON.")
 @nproc_option
 @click.pass_context
 def train(ctx, cell, task, hidden_size, num_layers, bidirectional, dropout, cell_options, task_options, data,
           val_data, val_fraction, epochs, batch_size, lr, lr_schedule, plateau_patience, select, clip_norm, patience,
-          weight_decay, seed, seeds, device, run_dir, resume, no_progress, as_json):
+          weight_decay, seed, seeds, device, run_dir, resume, no_progress, log, log_uri, as_json):
     """Fit the task's preprocessing on --data, train CELL on it and write a run directory.
 
     The run directory holds config.json (model, options and the data it came from), weights.safetensors (best
@@ -92,6 +72,13 @@ def train(ctx, cell, task, hidden_size, num_layers, bidirectional, dropout, cell
         check_seeds(seeds)
     if seeds and "seed" in given:
         raise SeqkitError("give --seed or --seeds, not both")
+    if log != "csv":
+        from seqkit.training.tracking import check
+
+        check(log)
+        if resume:
+            raise SeqkitError(f"--log {log} logs new runs; resume without it (the run folder's metrics.csv "
+                              f"continues)")
     if resume:
         if not run_dir:
             raise SeqkitError("--resume needs --run-dir RUN: the run folder to continue")
@@ -105,14 +92,28 @@ def train(ctx, cell, task, hidden_size, num_layers, bidirectional, dropout, cell
         how = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, clip_norm=clip_norm, patience=patience,
                           seed=seed, device=device, progress=not no_progress, weight_decay=weight_decay,
                           lr_schedule=lr_schedule, plateau_patience=plateau_patience, select=select)
+        track = None
+        if log != "csv":
+            from seqkit.training.runs import default_run_dir
+            from seqkit.training.tracking import describe_run, tracker
+
+            run_dir = run_dir or default_run_dir(cell, task)
+            params = describe_run(cell, task, data, config, options, how, val_data, val_fraction)
+            extra = {"experiment": Path(run_dir).name} if log == "mlflow" else {}
+
+            def track(folder, s):
+                return tracker(log, folder, Path(folder).name, {**params, "seed": s}, log_uri, **extra)
         if seeds:
             results = train_seeds(cell, task, data, seeds, config, options, how, run_dir, val_data=val_data,
-                                  val_fraction=val_fraction)
+                                  val_fraction=val_fraction, track=track)
         else:
+            from seqkit.training.tracking import tracked
+
             prepared = prepare(cell, task, data, config, options, seed=seed, val_data=val_data,
                                val_fraction=val_fraction)
-            results = [do_train(prepared.composition, prepared.train_data, prepared.val_data, how, run_dir=run_dir,
-                                sources=prepared.sources)]
+            results = [tracked(track and track(run_dir, seed), lambda on_epoch: do_train(
+                prepared.composition, prepared.train_data, prepared.val_data, how, run_dir=run_dir,
+                sources=prepared.sources, on_epoch=on_epoch))]
     _print_trained(results, several=bool(seeds), as_json=as_json)
 
 

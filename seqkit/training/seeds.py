@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,13 @@ def check_seeds(seeds: Sequence[int]) -> list[int]:
 def train_seeds(cell: str, task: str, data: Any, seeds: Sequence[int], cell_config: CellConfig | None = None,
                 task_config: Any = None, config: TrainConfig | None = None, run_dir: str | os.PathLike | None = None,
                 *, val_data: Any = None, val_fraction: float = VAL_FRACTION,
-                plugins: Plugins | None = None) -> list[TrainResult]:
+                plugins: Plugins | None = None, track=None) -> list[TrainResult]:
     """One :func:`prepare` + :func:`train` per seed (each seed sets the weights, the validation split and the
     shuffling; ``config.seed`` is replaced), into :func:`seed_run_dir` ``(run_dir, seed)``; ``run_dir`` None:
-    ``runs/CELL-TASK-TIMESTAMP``. :func:`summarize` gives the mean ± std of the results."""
+    ``runs/CELL-TASK-TIMESTAMP``. :func:`summarize` gives the mean ± std of the results. ``track(run_dir, seed)``:
+    a :class:`seqkit.training.tracking.Tracker` for each run (``--log``), or None."""
+    from seqkit.training.tracking import tracked
+
     seeds = check_seeds(seeds)
     config = config or TrainConfig()
     base = Path(run_dir) if run_dir is not None else default_run_dir(cell, task)
@@ -44,10 +48,15 @@ def train_seeds(cell: str, task: str, data: Any, seeds: Sequence[int], cell_conf
     for seed in seeds:
         prepared = prepare(cell, task, data, cell_config, task_config, seed=seed, val_data=val_data,
                            val_fraction=val_fraction, plugins=plugins)
-        results.append(train(prepared.composition, prepared.train_data, prepared.val_data,
-                             replace(config, seed=seed), run_dir=seed_run_dir(base, seed),
-                             sources=prepared.sources))
+        folder = seed_run_dir(base, seed)
+        results.append(tracked(track and track(folder, seed),
+                               partial(_train_one, prepared, replace(config, seed=seed), folder)))
     return results
+
+
+def _train_one(prepared, config: TrainConfig, run_dir: Path, on_epoch) -> TrainResult:
+    return train(prepared.composition, prepared.train_data, prepared.val_data, config, run_dir=run_dir,
+                 sources=prepared.sources, on_epoch=on_epoch)
 
 
 def resume_seeds(run_dir: str | os.PathLike, seeds: Sequence[int],

@@ -17,7 +17,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -147,7 +147,8 @@ def _options(task_config: Any) -> dict:
 # -- training ---------------------------------------------------------------------------------------------------
 def train(composition: Composition, train_data: Sequence, val_data: Sequence | None = None,
           config: TrainConfig | None = None, run_dir: str | os.PathLike | None = None, resume: bool = False,
-          sources: dict | None = None, *, recorded: dict | None = None) -> TrainResult:
+          sources: dict | None = None, *, recorded: dict | None = None,
+          on_epoch: Callable[[list[dict], int], None] | None = None) -> TrainResult:
     """Train ``composition.model`` on samples of ``composition.task``; write the run directory; return the result.
 
     ``val_data`` is used as it is: :func:`prepare` decides it (``None``: selection and early stopping watch the
@@ -157,6 +158,8 @@ def train(composition: Composition, train_data: Sequence, val_data: Sequence | N
     finished an epoch starts over. ``sources`` (``Prepared.sources``) is recorded in config.json so that
     :func:`evaluate` and :func:`resume` need no data argument. ``recorded``: the run's config.json when the caller
     has read it already (:func:`resume`), so that it is read once; None: read from ``run_dir`` when resuming.
+    ``on_epoch(history, best_epoch)`` is called after each epoch is recorded (in rank 0 only), e.g. to log the
+    epoch elsewhere or to stop the run by raising (``seqkit tune``'s pruning: the run folder keeps what was done).
 
     Under torchrun (or ``seqkit train --nproc N``) every process calls this with the same arguments: the model
     trains in DistributedDataParallel, each process on its share of every batch (seqkit.training.distributed);
@@ -182,7 +185,7 @@ def train(composition: Composition, train_data: Sequence, val_data: Sequence | N
 
         folder, checkpoint, baselines = group.agree(open_folder)
         composition.task.config.__dict__.pop("_skip_ridge", None)  # every rank: the kept fit holds the training data
-        session = _Session(folder, composition, config, has_val, baselines, group)
+        session = _Session(folder, composition, config, has_val, baselines, group, on_epoch)
         session.start(device, checkpoint)
         stopped_early = session.run_epochs(train_data, val_data if has_val else None)
         return session.finish(stopped_early)
@@ -237,8 +240,9 @@ class _Session:
     weights; writes the run folder after every epoch."""
 
     def __init__(self, run_dir: Path, composition: Composition, config: TrainConfig, has_val: bool,
-                 baselines: dict[str, dict[str, float]], group: Group = Group()):
+                 baselines: dict[str, dict[str, float]], group: Group = Group(), on_epoch=None):
         self.run_dir, self.composition, self.config, self.baselines = run_dir, composition, config, baselines
+        self.on_epoch = on_epoch
         self.group = group  # rank 0 alone writes the run folder and shows progress
         self.selection = Selection.for_run(composition.task, config, has_val)
         self.history: list[dict] = []
@@ -279,6 +283,8 @@ class _Session:
                 row["seconds"] = round(time.perf_counter() - started, 3)
                 self.record(row)
                 log.end(row, selection.best_epoch)
+                if self.on_epoch is not None and self.group.main:
+                    self.on_epoch(self.history, selection.best_epoch)
         return False
 
     def record(self, row: dict) -> None:
