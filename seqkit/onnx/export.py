@@ -198,6 +198,14 @@ def export(composition: Composition, output: str | os.PathLike, *, opset: int = 
     output = Path(output)
     check_tolerances(atol, rtol)
     check_opset(opset)
+    if callable(getattr(composition.task, "seq2seq_parts", None)):  # encoder + decoder step (seqkit.core.seq2seq)
+        if streaming:
+            raise ExportError(f"task '{composition.task_name}' exports an encoder and a decoder step, which carry "
+                              f"their state already; export without --streaming")
+        from seqkit.onnx.seq2seq import export_seq2seq
+
+        return export_seq2seq(composition, output, opset=opset, force=force, verify=verify, provider=provider,
+                              atol=atol, rtol=rtol, lowering=lowering)
     _prepare_target(output, force)
     start = _time.perf_counter()
     parts = streaming_parts(composition) if streaming else None  # refuses, with the reason, what cannot stream

@@ -252,8 +252,12 @@ class TranslationTask(Task):
         if not isinstance(data, Pairs):
             return {}
         sources, _ = data.references()
-        result = self._scored(data, self.translate_texts(sources))
-        return {"translation": {"decode": "greedy", **result}}
+        scored = self._scored(data, self.translate_texts(sources))
+        return {"bleu": scored["bleu"], "chrf": scored["chrf"],
+                **{f"bleu_{k}": v["bleu"] for k, v in scored["bleu_by_length"].items()},
+                "signatures": scored["signatures"],
+                "translation": {"decode": "greedy", "sentences": len(sources),
+                                "bleu_by_length": scored["bleu_by_length"]}}
 
     def baselines(self, train, test):
         train = train if train is not None else self.training_data()
