@@ -123,6 +123,9 @@ def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET, streaming: boo
         raise ExportError(f"the model's weights take {weights / 2 ** 30:.3g} GiB; one ONNX file holds less than 2 GiB; "
                           f"choose smaller sizes")
     task, model = composition.task, composition.model
+    if callable(getattr(task, "seq2seq_parts", None)):
+        raise ExportError(f"task '{composition.task_name}' exports as an encoder and a decoder step (two files): use "
+                          f"seqkit.export(...) or seqkit.onnx.seq2seq.to_onnx_parts(...)")
     inputs, outputs = task.inputs(), task.outputs()
     args = task.example_inputs(*TRACE_SHAPE)
     extra_metadata = {}

@@ -28,7 +28,7 @@ from seqkit.core.seq2seq import Seq2SeqParts
 from seqkit.core.task import sample_inputs
 from seqkit.errors import ExportError, VerificationError
 from seqkit.files import atomic_path
-from seqkit.onnx import TRACE_SHAPE
+from seqkit.onnx import DEFAULT_OPSET, TRACE_SHAPE
 from seqkit.onnx.verify import META_PREFIX, Check, check_file, compare, file_opset, verify_against_torch
 from seqkit.runtime.session import open_session
 from seqkit.runtime.translate import META_KEY, Translator
@@ -73,6 +73,22 @@ def _args(specs, batch: int, time: int, seed: int = 0) -> tuple:
     return tuple(torch.from_numpy(arrays[s.name]) for s in specs)
 
 
+def to_onnx_parts(composition: Composition, opset: int = DEFAULT_OPSET, lowering: str = "auto",
+                  provider: str = "cpu", encoder_file: str = "model.onnx") -> tuple:
+    """``(parts, metadata, encoder proto, decoder-step proto)`` of a sequence-to-sequence composition; nothing is
+    written. ``encoder_file``: the encoder's file name, which the metadata records with its decoder's."""
+    parts: Seq2SeqParts = composition.task.seq2seq_parts()
+    meta = {**parts.metadata, "encoder_file": encoder_file, "decoder_file": decoder_path(Path(encoder_file)).name,
+            "state_inputs": parts.state_inputs, "state_outputs": parts.state_outputs,
+            "state_from_encoder": parts.state_from_encoder}
+    enc = _proto(composition, parts.encoder, parts.encoder_inputs, parts.encoder_outputs,
+                 _args(parts.encoder_inputs, *TRACE_SHAPE), opset, lowering, provider, {**meta, "role": "encoder"})
+    dec = _proto(composition, parts.decoder, parts.decoder_inputs, parts.decoder_outputs,
+                 _args(parts.decoder_inputs, *TRACE_SHAPE), opset, lowering, provider,
+                 {**meta, "role": "decoder_step"})
+    return parts, meta, enc, dec
+
+
 def export_seq2seq(composition: Composition, output: str | os.PathLike, *, opset: int, force: bool, verify: bool,
                    provider: str, atol: float | None, rtol: float | None, lowering: str):
     from seqkit.onnx.export import ExportResult, _prepare_target
@@ -82,15 +98,7 @@ def export_seq2seq(composition: Composition, output: str | os.PathLike, *, opset
     _prepare_target(output, force)
     _prepare_target(second, force)
     start = _time.perf_counter()
-    parts: Seq2SeqParts = composition.task.seq2seq_parts()
-    meta = {**parts.metadata, "encoder_file": output.name, "decoder_file": second.name,
-            "state_inputs": parts.state_inputs, "state_outputs": parts.state_outputs,
-            "state_from_encoder": parts.state_from_encoder}
-    enc = _proto(composition, parts.encoder, parts.encoder_inputs, parts.encoder_outputs,
-                 _args(parts.encoder_inputs, *TRACE_SHAPE), opset, lowering, provider, {**meta, "role": "encoder"})
-    dec = _proto(composition, parts.decoder, parts.decoder_inputs, parts.decoder_outputs,
-                 _args(parts.decoder_inputs, *TRACE_SHAPE), opset, lowering, provider,
-                 {**meta, "role": "decoder_step"})
+    parts, meta, enc, dec = to_onnx_parts(composition, opset, lowering, provider, output.name)
     with atomic_path(output) as tmp_enc, atomic_path(second) as tmp_dec:
         onnx.save(enc, tmp_enc)
         onnx.save(dec, tmp_dec)
