@@ -166,7 +166,8 @@ class TranslationTask(Task):
                         dtype=np.int64)
 
     # -- data -----------------------------------------------------------------------------------------------
-    FILES = f"sentence pairs: {FORMATS} (e.g. cmn.txt from cmn-eng.zip, manythings.org/anki)"
+    FILES = (f"sentence pairs: {FORMATS}. English-Chinese: download cmn-eng.zip from https://www.manythings.org/anki/ "
+             f"(Tatoeba sentences, CC BY 2.0 FR), unzip it and pass --data cmn.txt")
     FILE_SPLITS = ("train", "test", "all", "val")
 
     def load_file(self, path, split, name):
