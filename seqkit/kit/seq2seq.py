@@ -27,10 +27,15 @@ class Attention(nn.Module):
         else:
             self.query = nn.Linear(query_size, memory_size, bias=False)
 
-    def forward(self, query, memory, mask):
+    def keys(self, memory):
+        """What the additive score needs of ``memory`` (the same for every step: training computes it once)."""
+        return self.key(memory) if self.kind == "additive" else None
+
+    def forward(self, query, memory, mask, keys=None):
         """``query`` [B, Q], ``memory`` [B, T, M], ``mask`` [B, T] (1 valid, 0 padding) -> context [B, M]."""
         if self.kind == "additive":
-            scores = self.v(torch.tanh(self.key(memory) + self.query(query)[:, None, :]))[..., 0]
+            keys = self.key(memory) if keys is None else keys
+            scores = self.v(torch.tanh(keys + self.query(query)[:, None, :]))[..., 0]
         else:
             scores = (memory * self.query(query)[:, None, :]).sum(-1)
         scores = torch.where(mask > 0.5, scores, torch.full_like(scores, -1e9))
@@ -53,9 +58,16 @@ class DecoderStep(nn.Module):
 
     def forward(self, token, *rest):
         state, memory, mask = tuple(rest[: self.state_count]), rest[self.state_count], rest[self.state_count + 1]
+        return self.run(token, state, memory, mask)
+
+    def keys(self, memory):
+        return self.attention.keys(memory) if self.attention is not None else None
+
+    def run(self, token, state, memory, mask, keys=None):
+        """:meth:`forward` with the attention keys of ``memory`` computed once by the caller (:meth:`keys`)."""
         x = self.embedding(token)
         if self.attention is not None:
-            context = self.attention(state[0][-1], memory, mask)
+            context = self.attention(state[0][-1], memory, mask, keys)
             x = torch.cat([x, context], dim=-1)
         outputs, new_state = self.cell(x[:, None, :], None, state)
         top = outputs[:, 0]
@@ -108,9 +120,10 @@ class TeacherForcedHead(nn.Module):
     def forward(self, outputs, state, lengths, source, source_lengths, target_in):
         mask = source_mask(source_lengths, outputs.shape[1])
         state = self.bridge(state)
+        keys = self.step.keys(outputs)
         logits = []
         for t in range(target_in.shape[1]):
-            logits_t, *state = self.step(target_in[:, t], *state, outputs, mask)
+            logits_t, *state = self.step.run(target_in[:, t], tuple(state), outputs, mask, keys)
             logits.append(logits_t)
         return (torch.stack(logits, dim=1),)
 
