@@ -5,15 +5,13 @@
 import json
 import sys
 
-from seqkit.builtin.tasks.translation import TranslationTask
 from seqkit.kit import mt_scores
 from seqkit.runtime.translate import Translator
-from seqkit.training.runs import read_json
+from seqkit.training.trainer import load_run
 
 run, model = sys.argv[1], sys.argv[2]
-config = read_json(__import__("pathlib").Path(run), "config.json")
-task = TranslationTask(TranslationTask.make_config(config["task_config"]))
-test = task.load_data(config["task_config"]["train_source"], "test")
+task = load_run(run).task
+test = task.load_data(task.config.train_source, "test")
 sources, refs = test.references()
 translator = Translator(model, threads=1)
 out = {}

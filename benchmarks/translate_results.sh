@@ -14,12 +14,13 @@ for seed in 0 1 2; do
   for cell in ${CELLS:-gru lstm}; do
     for attention in additive none; do
       name=$cell-$attention-seed$seed
-      [ -f "$OUT/$name.eval.json" ] && continue
       start=$(date +%s)
-      $SEQKIT train --task translation --cell "$cell" --data "$DATA" $CAPS $SIZES -T attention=$attention \
-        --seed "$seed" --run-dir "$OUT/$name" > "$OUT/$name.train.log" 2>&1
-      $SEQKIT evaluate "$OUT/$name" --json > "$OUT/$name.eval.json"
-      if [ "$seed" = 0 ]; then
+      if [ ! -s "$OUT/$name.eval.json" ]; then
+        $SEQKIT train --task translation --cell "$cell" --data "$DATA" $CAPS $SIZES -T attention=$attention \
+          --seed "$seed" --run-dir "$OUT/$name" > "$OUT/$name.train.log" 2>&1
+        $SEQKIT evaluate "$OUT/$name" --json > "$OUT/$name.eval.json"
+      fi
+      if [ "$seed" = 0 ] && [ ! -s "$OUT/$name.beam.json" ]; then
         $SEQKIT export "$OUT/$name" -o "$OUT/$name.onnx" --force > /dev/null
         .venv/bin/python benchmarks/translate_beam.py "$OUT/$name" "$OUT/$name.onnx" > "$OUT/$name.beam.json"
       fi

@@ -12,12 +12,14 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 SECTION = README.read_text().split("## Walk-throughs", 1)[1].split("\n## ", 1)[0]
 PAIRS = re.findall(r"\*\*(\w[\w ]*)\*\*.*?```bash\n(.*?)```\s*```python\n(.*?)```", SECTION, re.S)
 SEQKIT = [sys.executable, "-m", "seqkit"]
+#: files the README tells users to download, read here from ../shared/data beside the project root
+DOWNLOADED = {"cmn.txt": str(README.parents[1] / "shared" / "data" / "tatoeba-eng-cmn" / "cmn.txt")}
 
 
 def test_every_builtin_task_has_a_walk_through():
     names = [name.lower() for name, _, _ in PAIRS]
     assert names == ["classification", "forecasting", "speech frames", "video frames", "adding problem", "deployment",
-                     "sentiment", "speech to text", "language model"]
+                     "sentiment", "speech to text", "language model", "translation"]
 
 
 @pytest.mark.slow
@@ -25,7 +27,7 @@ def test_every_builtin_task_has_a_walk_through():
 def test_walk_through(tmp_path, name, commands, snippet):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for line in commands.strip().splitlines():
-        argv = shlex.split(line)
+        argv = [DOWNLOADED.get(a, a) for a in shlex.split(line)]
         assert argv[0] == "seqkit"
         proc = subprocess.run(SEQKIT + argv[1:], cwd=tmp_path, env=env, capture_output=True, text=True)
         assert proc.returncode == 0, f"{line}\n{proc.stdout}\n{proc.stderr}"
