@@ -43,7 +43,7 @@ def scores(hypotheses: list[str], references: list[list[str]], target_tokens: st
 def bucket_names(edges: list[int]) -> list[str]:
     names, low = [], 1
     for edge in edges:
-        names.append(f"{low}-{edge}")
+        names.append(f"{low}-{edge}" if edge > low else f"{low}")
         low = edge + 1
     return names + [f"{low}+"]
 
