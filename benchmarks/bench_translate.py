@@ -33,19 +33,16 @@ translator = Translator(args.model, threads=args.threads)
 class Timed:
     """Wraps a runtime Session: seconds spent in its run() calls and how many."""
 
-    def __init__(self, session):
-        self.session, self.seconds, self.calls = session, 0.0, 0
+    def __init__(self, inner):
+        self.inner, self.session, self.seconds, self.calls = inner, inner.session, 0.0, 0
 
     def run(self, feeds):
         start = time.perf_counter()
         try:
-            return self.session.run(feeds)
+            return self.inner.run(feeds)
         finally:
             self.seconds += time.perf_counter() - start
             self.calls += 1
-
-    def __getattr__(self, name):
-        return getattr(self.session, name)
 
 
 def batched(fn, batch):
@@ -77,7 +74,7 @@ for batch in (1, 32):
     start = time.perf_counter()
     batched(lambda b: translator.greedy_ids([list(map(int, s)) for s in b]), batch)
     total = time.perf_counter() - start
-    translator.encoder, translator.decoder = enc.session, dec.session
+    translator.encoder, translator.decoder = enc.inner, dec.inner
     print(f"{batch:>5} {tokens / t_torch:>14.0f} {tokens / t_ort:>14.0f} {t_torch / t_ort:>6.2f} {str(got == want):>5} "
           f"{100 * enc.seconds / total:>9.1f} {100 * dec.seconds / total:>8.1f} {dec.calls:>10} "
           f"{1000 * dec.seconds / max(1, dec.calls):>8.2f}")
