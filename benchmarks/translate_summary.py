@@ -10,10 +10,22 @@ from pathlib import Path
 import numpy as np
 
 out = Path(sys.argv[1])
+
+
+def normal(scores: dict) -> dict:
+    """Bucket names of older runs ("bleu_6-6") as seqkit writes them now ("bleu_6")."""
+    renamed = {}
+    for key, value in scores.items():
+        if key.startswith("bleu_") and "-" in key and key[5:].split("-")[0] == key[5:].split("-")[1]:
+            key = "bleu_" + key[5:].split("-")[0]
+        renamed[key] = normal(value) if isinstance(value, dict) else value
+    return renamed
+
+
 runs = defaultdict(list)
-for path in sorted(out.glob("*.eval.json")):
+for path in sorted(p for p in out.glob("*.eval.json") if p.stat().st_size):  # runs still evaluating: left out
     cell, attention, seed = path.name[: -len(".eval.json")].split("-")
-    runs[f"{cell}, attention {attention}"].append(json.loads(path.read_text()))
+    runs[f"{cell}, attention {attention}"].append(normal(json.loads(path.read_text())))
 first = next(iter(runs.values()))[0]
 buckets = [k for k in first if k.startswith("bleu_")]
 
