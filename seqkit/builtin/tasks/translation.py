@@ -9,15 +9,8 @@ Training graph (the composed model; teacher forcing): inputs ``source`` int64 [b
 share the padded time axis); output ``logits`` [batch, time, target vocab]. Padding: source lengths mask the
 attention and stop the encoder; padded target positions are ignored by the loss.
 
-Deployment: ``seqkit export`` writes the encoder and a decoder step (see :mod:`seqkit.onnx.seq2seq`), decoded
-greedily or by beam search without torch (:mod:`seqkit.runtime.translate`, ``seqkit predict MODEL --text``).
-
-Data: sentence pairs, ``source<TAB>target[<TAB>attribution]`` per line (Tatoeba / manythings.org/anki's
-``cmn.txt``), or CSV / JSONL with two columns. Source: lowercased words, punctuation split; target: characters
-(``-T target_tokens=char``, Chinese) or words. The test split is a seeded ``test_fraction`` of the distinct source
-sentences with every translation of each; validation holds out whole source sentences the same way. Scores: BLEU
-and chrF from sacrebleu (extra ``translation``), next to an IBM Model 1 word-by-word baseline and a translation
-memory, both fitted on training pairs only; BLEU by source-length bucket.
+Deployment: an encoder and a decoder step (:mod:`seqkit.onnx.seq2seq`), decoded without torch
+(:mod:`seqkit.runtime.translate`). Data, scores and baselines: docs/tasks.md#translation.
 """
 from __future__ import annotations
 
@@ -35,7 +28,7 @@ from seqkit.kit import mt_scores
 from seqkit.kit.mt_baselines import IBMModel1, TranslationMemory
 from seqkit.kit.pairs import FORMATS, Pairs, read_pairs, split_pairs, vocabularies
 from seqkit.kit.seq2seq import ATTENTIONS, Bridge, DecoderStep, EncoderPart, TeacherForcedHead, greedy
-from seqkit.runtime.translate import BOS, EOS, PAD, SPECIALS, detokenize, words
+from seqkit.runtime.translate import BOS, EOS, PAD, SPECIALS, detokenize, target_tokens, words
 
 STATE_NAMES = {1: (["h"], ["h_out"], ["h0"]), 2: (["h", "c"], ["h_out", "c_out"], ["h0", "c0"])}
 
@@ -173,9 +166,8 @@ class TranslationTask(Task):
     def load_file(self, path, split, name):
         c = self.config
         pairs = read_pairs(path, c.source_column, c.target_column)
-        probe = Pairs(pairs, c, name)
-        keep = [i for i in range(len(pairs)) if len(words(pairs[i][0])) <= c.max_source_length
-                and 0 < len(probe.target_tokens(i)) and len(_target_all(pairs[i][1], c)) <= c.max_target_length]
+        keep = [i for i, (source, target) in enumerate(pairs) if len(words(source)) <= c.max_source_length
+                and 0 < len(target_tokens(target, c.target_tokens)) <= c.max_target_length]
         if c.max_pairs and len(keep) > c.max_pairs:
             keep = sorted(np.random.default_rng(c.split_seed).permutation(keep)[: c.max_pairs].tolist())
         pairs = [pairs[i] for i in keep]
@@ -284,11 +276,6 @@ class TranslationTask(Task):
 
     def streaming_problem(self):
         return "a translation model is exported as an encoder and a decoder step (seqkit export without --streaming)"
-
-
-def _target_all(text: str, c: TranslationConfig) -> list[str]:
-    from seqkit.runtime.translate import target_tokens
-    return target_tokens(text, c.target_tokens)
 
 
 @hookimpl
