@@ -128,14 +128,32 @@ def compose(cell: str, task: str, rng, plugins):
 
 def check(cell: str, task: str, rng, plugins) -> list[str]:
     composition, cc, tc = compose(cell, task, rng, plugins)
-    where = f"{cell}/{task} cell_config={cc} task_config={tc}"
-    proto = seqkit.to_onnx(composition)
+    failures = []
+    for model, inputs, outputs, proto, part in graphs(composition):
+        where = f"{cell}/{task}{part} cell_config={cc} task_config={tc}"
+        failures += check_graph(model, inputs, outputs, proto, where, rng)
+    return failures
+
+
+def graphs(composition) -> list[tuple]:
+    """``(model, inputs, outputs, proto, part name)``: the composed model, or a sequence-to-sequence task's encoder
+    and decoder step (seqkit.core.seq2seq), each exported on its own."""
+    if callable(getattr(composition.task, "seq2seq_parts", None)):
+        from seqkit.onnx.seq2seq import to_onnx_parts
+
+        parts, _, enc, dec = to_onnx_parts(composition)
+        return [(parts.encoder, parts.encoder_inputs, parts.encoder_outputs, enc, " (encoder)"),
+                (parts.decoder, parts.decoder_inputs, parts.decoder_outputs, dec, " (decoder step)")]
+    return [(composition.model, composition.task.inputs(), composition.task.outputs(), seqkit.to_onnx(composition),
+             "")]
+
+
+def check_graph(model, inputs, outputs, proto, where: str, rng) -> list[str]:
     options = ort.SessionOptions()
     options.log_severity_level = 3
     session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    inputs, outputs = composition.task.inputs(), composition.task.outputs()
     assert [i.name for i in session.get_inputs()] == [s.name for s in inputs], where
-    model = composition.model.eval()
+    model = model.eval()
     failures = []
     for batch, steps in [(1, 1), (int(rng.integers(2, 5)), int(rng.integers(2, 30))), (2, 260)]:
         clean, junk = inputs_for(inputs, batch, steps, rng)

@@ -12,14 +12,15 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 SECTION = README.read_text().split("## Walk-throughs", 1)[1].split("\n## ", 1)[0]
 PAIRS = re.findall(r"\*\*(\w[\w ]*)\*\*.*?```bash\n(.*?)```\s*```python\n(.*?)```", SECTION, re.S)
 SEQKIT = [sys.executable, "-m", "seqkit"]
-#: folders a reader downloads before a walk-through (seqkit does not ship them) -> their copy in ../shared/data
-DOWNLOADED = {"sentiment labelled sentences": "sentiment-labelled-sentences"}
+#: what a reader downloads before a walk-through (seqkit does not ship it), as the README names it -> its copy in
+#: ../shared/data; linked into the working folder, where the reader unzipped it
+DOWNLOADED = {"sentiment labelled sentences": "sentiment-labelled-sentences", "cmn.txt": "tatoeba-eng-cmn/cmn.txt"}
 
 
 def test_every_builtin_task_has_a_walk_through():
     names = [name.lower() for name, _, _ in PAIRS]
     assert names == ["classification", "forecasting", "speech frames", "video frames", "adding problem", "deployment",
-                     "sentiment", "speech to text", "language model"]
+                     "sentiment", "speech to text", "language model", "translation"]
     assert all(any(folder in commands for _, commands, _ in PAIRS) for folder in DOWNLOADED)
 
 
@@ -29,7 +30,7 @@ def test_walk_through(tmp_path, shared_data, name, commands, snippet):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for folder, copy in DOWNLOADED.items():  # where the reader unzipped it: the working folder
         if folder in commands:
-            (tmp_path / folder).symlink_to(shared_data(copy), target_is_directory=True)
+            (tmp_path / folder).symlink_to(shared_data(copy))
     for line in commands.strip().splitlines():
         argv = shlex.split(line)
         assert argv[0] == "seqkit"

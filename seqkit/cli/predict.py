@@ -53,7 +53,12 @@ def to_csv(records: list[dict]) -> str:
 @provider_option()
 @click.option("--batch-size", type=int, default=32, show_default=True, callback=positive,
               help="Samples per onnxruntime call.")
-def predict(model, input, texts, output, fmt, force, provider, batch_size):
+@click.option("--beam", type=int, default=1, show_default=True, callback=positive,
+              help="Translation models: beam width (1: greedy decoding).")
+@click.option("--length-penalty", type=float, default=0.0, show_default=True,
+              help="Translation models, beam search: hypotheses ranked by log-probability / ((5 + length) / 6) ** "
+                   "this (0: raw log-probability; ~0.6 favours longer translations).")
+def predict(model, input, texts, output, fmt, force, provider, batch_size, beam, length_penalty):
     """Predict with an exported MODEL on the raw samples in INPUT, checked against the model's metadata first.
 
     Results are one JSON object per sample (or a CSV row): class label, its probability and every class's
@@ -70,6 +75,8 @@ def predict(model, input, texts, output, fmt, force, provider, batch_size):
       video-frames               .npz with clips [items, time, channels, height, width] (+ lengths)
       adding                     .jsonl, one [[value, marker], ...] per line, or .npz series
       tagging (plugin)           .jsonl, one {"tokens": ["the", "cat"]} per line -> one tag per token
+      translation                .txt one sentence per line (or a .tsv's first column), or --text;
+                                 MODEL is the encoder file (its .decoder.onnx beside it); --beam, --length-penalty
     \b
     Examples:
       seqkit predict fortunes.onnx --text "you will travel far" --text "beware of dogs"
@@ -80,6 +87,7 @@ def predict(model, input, texts, output, fmt, force, provider, batch_size):
       seqkit predict pan.onnx clips.npz --provider cuda
       seqkit predict add.onnx series.jsonl
       seqkit predict tagger.onnx sentences.jsonl
+      seqkit predict en-zh.onnx --text "I like tea." --beam 5
     """
     import time
 
@@ -92,6 +100,12 @@ def predict(model, input, texts, output, fmt, force, provider, batch_size):
     if output and Path(output).exists() and not force:
         raise SeqkitError(f"{output} already exists; pass --force to replace it")
     start = time.perf_counter()
+    from seqkit.runtime.translate import read_seq2seq_metadata
+
+    seq2seq = read_seq2seq_metadata(model)
+    if seq2seq is not None:  # an encoder + decoder-step export: translations, one per sentence
+        _translate(model, seq2seq, input, texts, output, fmt, provider, batch_size, beam, length_penalty, start)
+        return
     served = load(model, provider)
     if texts:
         if not served.encoder.tokenizer.takes_text:
@@ -104,15 +118,48 @@ def predict(model, input, texts, output, fmt, force, provider, batch_size):
         results = served.predict(samples, batch_size, sources,
                                  progress=lambda done, total: bar.update(task, completed=done))
     records = [{"sample": i, "source": s, **r} for i, (s, r) in enumerate(zip(sources, results))]
-    text = to_csv(records) if fmt == "csv" else "".join(json.dumps(r) + "\n" for r in records)
+    _write(records, output, fmt, served.provider, start)
+
+
+def _write(records: list[dict], output, fmt: str, provider: str, start: float, ascii_only: bool = True) -> None:
+    import time
+
+    text = to_csv(records) if fmt == "csv" else "".join(json.dumps(r, ensure_ascii=ascii_only) + "\n"
+                                                         for r in records)
     if output:
         from seqkit.files import atomic_write
 
         atomic_write(output, text.encode())
-        click.echo(f"wrote {len(records)} predictions to {output} ({served.provider}, "
+        click.echo(f"wrote {len(records)} predictions to {output} ({provider}, "
                    f"{time.perf_counter() - start:.1f} s)", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _translate(model, meta, input, texts, output, fmt, provider, batch_size, beam, length_penalty, start) -> None:
+    """Sentences (--text, or INPUT: .txt one per line, or the first column of a .tsv) -> translations."""
+    from seqkit.runtime.translate import Translator
+
+    translator = Translator(model, provider, metadata=meta)
+    if texts:
+        sentences, sources = list(texts), [f"--text {i + 1}" for i in range(len(texts))]
+    else:
+        path = Path(input)
+        if not path.is_file():
+            raise SeqkitError(f"{input} is not a file; give a .txt with one sentence per line (or a .tsv: its first "
+                              f"column), or --text")
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise SeqkitError(f"{input} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+        numbered = [(n, line.split("\t")[0].strip()) for n, line in enumerate(lines, 1) if line.strip()]
+        if not numbered:
+            raise SeqkitError(f"{input} holds no sentences; give one sentence per line")
+        sentences, sources = [s for _, s in numbered], [f"{input}:{n}" for n, _ in numbered]
+    results = translator.translate(sentences, beam=beam, length_penalty=length_penalty, batch_size=batch_size)
+    records = [{"sample": i, "source": s, "text": t, "translation": r}
+               for i, (s, t, r) in enumerate(zip(sources, sentences, results))]
+    _write(records, output, fmt, translator.encoder.provider, start, ascii_only=False)
 
 
 def _progress(long: bool):

@@ -202,6 +202,8 @@ def evaluate(runs, data, split, batch_size, device, backtest, stride, no_plots, 
                                 f"baselines", result, result["baseline"], result["baselines"]))
         if result.get("per_class"):
             out.print(per_class_table("per class", result["per_class"]))
+        for name, signature in (result.get("signatures") or {}).items():  # sacrebleu's (translation)
+            out.print(f"{name} signature: {signature}")
         for path in result.get("plots", []):
             out.print(f"wrote {path}")
         return

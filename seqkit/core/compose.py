@@ -12,6 +12,7 @@ from torch import nn
 
 from seqkit.core.cell import Cell, CellConfig
 from seqkit.core.plugins import Plugins, load_plugins
+from seqkit.core.seq2seq import cell_factory
 from seqkit.core.task import Task, TensorSpec, spec_problems
 from seqkit.errors import ConfigError, PluginError, SeqkitError, described, first_line
 
@@ -165,8 +166,16 @@ def _call(who: str, what: str, fn):
                           f"SEQKIT_DEBUG=1 for the traceback)") from None
 
 
+def _bind_factory(task_obj: Task, cell_cls: type, cell_config: CellConfig) -> None:
+    """A task needing more cells of the same plugin (a decoder) gets a factory for them (seqkit.core.seq2seq)."""
+    bind = getattr(task_obj, "bind_cell_factory", None)
+    if callable(bind):
+        bind(cell_factory(cell_cls, cell_config))
+
+
 def _raw_build(task_obj: Task, cell_cls: type, feature_size: int, cell_config: CellConfig):
     cell_obj = cell_cls(feature_size, cell_config)
+    _bind_factory(task_obj, cell_cls, cell_config)
     task_obj.bind_cell(cell_obj)
     return task_obj.build_encoder(), cell_obj, task_obj.build_head(cell_obj.output_size)
 
@@ -175,6 +184,7 @@ def _build(names: _Names, task_obj: Task, cell_cls: type, feature_size: int, cel
     encoder = _call(names.task, "build_encoder() failed", task_obj.build_encoder)
     cell_obj = _call(names.cell, "failed to build", lambda: cell_cls(feature_size, cell_config))
     output_size = _call(names.cell, "output_size failed", lambda: cell_obj.output_size)
+    _call(names.task, "bind_cell_factory() failed", lambda: _bind_factory(task_obj, cell_cls, cell_obj.config))
     _call(names.task, "bind_cell() failed", lambda: task_obj.bind_cell(cell_obj))
     head = _call(names.task, "build_head() failed", lambda: task_obj.build_head(output_size))
     for part, value, who in (("build_encoder()", encoder, names.task), ("build_head()", head, names.task)):

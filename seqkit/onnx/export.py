@@ -123,6 +123,9 @@ def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET, streaming: boo
         raise ExportError(f"the model's weights take {weights / 2 ** 30:.3g} GiB; one ONNX file holds less than 2 GiB; "
                           f"choose smaller sizes")
     task, model = composition.task, composition.model
+    if callable(getattr(task, "seq2seq_parts", None)):
+        raise ExportError(f"task '{composition.task_name}' exports as an encoder and a decoder step (two files): use "
+                          f"seqkit.export(...) or seqkit.onnx.seq2seq.to_onnx_parts(...)")
     inputs, outputs = task.inputs(), task.outputs()
     args = task.example_inputs(*TRACE_SHAPE)
     extra_metadata = {}
@@ -198,6 +201,14 @@ def export(composition: Composition, output: str | os.PathLike, *, opset: int = 
     output = Path(output)
     check_tolerances(atol, rtol)
     check_opset(opset)
+    if callable(getattr(composition.task, "seq2seq_parts", None)):  # encoder + decoder step (seqkit.core.seq2seq)
+        if streaming:
+            raise ExportError(f"task '{composition.task_name}' exports an encoder and a decoder step, which carry "
+                              f"their state already; export without --streaming")
+        from seqkit.onnx.seq2seq import export_seq2seq
+
+        return export_seq2seq(composition, output, opset=opset, force=force, verify=verify, provider=provider,
+                              atol=atol, rtol=rtol, lowering=lowering)
     _prepare_target(output, force)
     start = _time.perf_counter()
     parts = streaming_parts(composition) if streaming else None  # refuses, with the reason, what cannot stream

@@ -37,7 +37,16 @@ def predict_all(model: torch.nn.Module, task, data, batch_size: int, device) -> 
             inputs, target = to_device(task.collate(subset(data, idx)), device)
             outputs.append([o.detach().cpu().numpy() for o in model(*inputs)])
             targets.append(target.detach().cpu().numpy())
-    return tuple(np.concatenate(parts) for parts in zip(*outputs)), np.concatenate(targets)
+    return tuple(_concatenate(parts) for parts in zip(*outputs)), _concatenate(targets)
+
+
+def _concatenate(parts: list[np.ndarray]) -> np.ndarray:
+    """Batches stacked along the first axis; batches padded to different times (a translation's target) are
+    zero-padded to the longest first."""
+    if len({p.shape[1:] for p in parts}) > 1:
+        shape = tuple(max(sizes) for sizes in zip(*(p.shape[1:] for p in parts)))
+        parts = [np.pad(p, [(0, 0)] + [(0, s - n) for s, n in zip(shape, p.shape[1:])]) for p in parts]
+    return np.concatenate(parts)
 
 
 def report(composition, data, batch_size: int, device, folder: Path | None, name: str) -> dict[str, Any]:

@@ -36,6 +36,9 @@ def dataset_table(plugins: Plugins, task: str | None = None) -> list[dict[str, A
             rows.append({"task": name, "name": "", "splits": [], "description": "", "files": "",
                          "problem": f"{type(exc).__name__}: {exc}"})
             continue
+        if not datasets and getattr(cls, "FILES", ""):  # a task that reads only the user's files (translation)
+            rows.append({"task": name, "name": "", "splits": [], "description": "no built-in dataset: give a file",
+                         "files": cls.FILES})
         for dataset, description in datasets.items():
             splits = cls.dataset_splits(dataset) if hasattr(cls, "dataset_splits") else None
             declared = getattr(cls, "DATASETS", {}).get(dataset)
