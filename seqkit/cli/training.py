@@ -226,6 +226,8 @@ def _print_backtest(run, data, split, stride, device, no_plots, as_json) -> None
     split = result.get("data", {}).get("split", split)  # without --data: the split the run records
     title = (f"{run} backtest on {result.get('source', data)} ({split}): {result['origins']} origins every "
              f"{stride} step(s), horizon {result['horizon']}; each forecast scored, then averaged")
+    if "first_origin_time" in result:
+        title += f"; first forecasts {result['first_origin_time']} .. {result['last_origin_time']}"
     model = result["scores"].pop("model")
     out.print(metrics_table(title, model, {}, result["scores"]))
     result["scores"]["model"] = model

@@ -122,6 +122,31 @@ def _table(p: Path, model) -> tuple[list, list]:
     return samples, sources
 
 
+def forecast_times(path: str | Path, model) -> list[list[str]] | None:
+    """The timestamps each forecast of :func:`read_samples` (``path``, a forecasting model's CSV) is for: the
+    ``horizon`` times after the file's last, by the frequency the model recorded; None when the model or the file
+    has no time column. A gap or duplicate in the file's times is an error naming the line."""
+    from seqkit.runtime.times import Frequency, parse
+
+    meta = model.task_metadata
+    time = meta.get("time") or {}
+    p = Path(path)
+    if not time.get("column") or p.is_dir() or p.suffix.lower() not in (".csv", ".tsv"):
+        return None
+    with open(p, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f, delimiter="\t" if p.suffix.lower() == ".tsv" else ",")
+        if time["column"] not in (reader.fieldnames or []):
+            return None
+        rows = [(reader.line_num, row[time["column"]]) for row in reader]
+    index = parse([v for _, v in rows], [line for line, _ in rows], str(p), time["column"])
+    recorded = Frequency.from_dict(time)
+    if (index.freq.unit, index.freq.step) != (recorded.unit, recorded.step) and len(rows) > 1:
+        raise SeqkitError(f"{p}: its times are {index.freq.name()}, the model was trained on a series "
+                          f"{recorded.name()}; give the model data of its own frequency")
+    index.freq = Frequency(recorded.unit, recorded.step, recorded.style if len(rows) == 1 else index.freq.style)
+    return [index.after(int(meta.get("horizon") or 1))]
+
+
 def _json_cell(value: str, p: Path, line: int, column: str) -> Any:
     try:
         return json.loads(value)

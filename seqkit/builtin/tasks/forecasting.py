@@ -28,7 +28,6 @@ with a header and numeric columns (``columns`` picks them; by default every colu
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,12 +40,11 @@ from seqkit.core.task import Dataset, Task, TensorSpec, packaged_file
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.baselines import Ridge, forecast_errors, forecast_scores, mase_scale
 from seqkit.kit.heads import pool
-from seqkit.kit.readers import read_table
+from seqkit.kit.intervals import median_index
 from seqkit.kit.scaling import Standardize, check_scaling, mean_std
 
 SPLITS = ("train", "test", "all")  # chronological: test is the held-out tail; all: every window
 SEASONS = {"sunspots": 11, "co2": 12, "airline": 12, "macro": 4}  # the seasonal-naive period of each dataset
-TIME_COLUMN = re.compile(r"^(date|time|timestamp|year|month|quarter|week|day|period|index|t)$", re.I)
 
 
 @dataclass
@@ -60,20 +58,30 @@ class ForecastingConfig:
     linear_skip: bool = True       # add a linear map of the window to the forecast (past the cell)
     skip_init: str = "ridge"       # ridge: start the linear map at the ridge AR fit of the training windows; zeros
     window_norm: bool = False      # feed the cell each step minus the window's last step (level-free)
+    time_column: str = ""          # timestamps; empty: a leading date/month/year.. column; none: row numbers
+    quantiles: list[float] = field(default_factory=list)  # e.g. [0.1, 0.5, 0.9]: a quantile head (pinball loss)
     # learned by fit() from the training split
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
     mase_scale: list[float] = field(default_factory=list)  # per feature: mean |y[t] - y[t - season]| on training
     train_source: str = ""         # the training data's dataset name or path (recorded by load_data; baselines)
+    frequency: dict = field(default_factory=dict)  # the time column's (runtime.times.Frequency.to_dict); {}: none
 
 
 class Windows:
     """Windows over ``series`` [steps, features]: item i is (inputs [lookback, F], targets [horizon, F]) with the
-    targets starting at step ``starts[i]``."""
+    targets starting at step ``starts[i]``; ``times`` (a :class:`seqkit.runtime.times.TimeIndex` or None) dates
+    the steps."""
 
-    def __init__(self, series: np.ndarray, starts, lookback: int, horizon: int, columns: list[str], name: str):
+    def __init__(self, series: np.ndarray, starts, lookback: int, horizon: int, columns: list[str], name: str,
+                 times=None):
         self.series, self.starts = series, np.asarray(starts, dtype=np.int64)
         self.lookback, self.horizon, self.columns, self.name = lookback, horizon, columns, name
+        self.times = times
+
+    def time_label(self, step: int) -> str | None:
+        """The timestamp of step ``step`` of the series, or None without a time column."""
+        return None if self.times is None else self.times.label(step)
 
     def __len__(self):
         return len(self.starts)
@@ -107,6 +115,16 @@ class _Head(nn.Module):
         self.horizon, self.features, self.lookback = config.horizon, config.num_features, config.lookback
         self.window_norm = config.window_norm
         self.proj = nn.Linear(in_size, config.horizon * config.num_features)
+        self.quantiles = list(config.quantiles)
+        if self.quantiles:  # offsets of each quantile from the point path, started at a normal's (std of errors)
+            from statistics import NormalDist
+
+            self.qproj = nn.Linear(in_size, config.horizon * config.num_features * len(self.quantiles))
+            spread = getattr(config, "_error_std", 0.5)  # left by fit(): the ridge AR's error std, standardised
+            with torch.no_grad():
+                self.qproj.weight.zero_()
+                self.qproj.bias.copy_(torch.tensor([NormalDist().inv_cdf(q) * spread for q in self.quantiles])
+                                      .repeat(config.horizon * config.num_features))
         self.scale = Standardize(config.mean, config.std) if config.mean else None
         if config.linear_skip:
             self.skip = nn.Linear(config.lookback * config.num_features, config.horizon * config.num_features)
@@ -126,7 +144,13 @@ class _Head(nn.Module):
             y = y + self.skip(window.reshape(b, -1)).reshape(b, self.horizon, self.features)
         elif self.window_norm:
             y = y + x[:, -1:]
-        return (y if self.scale is None else self.scale.inverse(y),)
+        if not self.quantiles:
+            return (y if self.scale is None else self.scale.inverse(y),)
+        last = pool(outputs, state, lengths, "last")
+        q = y.unsqueeze(-1) + self.qproj(last).reshape(b, self.horizon, self.features, len(self.quantiles))
+        if self.scale is not None:
+            q = q * self.scale.std.unsqueeze(-1) + self.scale.mean.unsqueeze(-1)
+        return q[..., median_index(self.quantiles)], q
 
 
 class ForecastingTask(Task):
@@ -140,6 +164,12 @@ class ForecastingTask(Task):
         from an earlier seqkit) keeps the head it was trained with: no linear path."""
         if values.get("mean") and "linear_skip" not in values:
             values = {**values, "linear_skip": False}
+        raw = values.get("quantiles")
+        if isinstance(raw, str) and raw.strip() and not raw.strip().startswith("["):  # -T quantiles=0.1,0.5,0.9
+            try:
+                values = {**values, "quantiles": [float(v) for v in raw.split(",")]}
+            except ValueError:
+                raise ConfigError(f"quantiles must be numbers such as 0.1,0.5,0.9, got {raw!r}") from None
         return super().config_from_dict(values)
 
     def streaming_problem(self):
@@ -160,6 +190,10 @@ class ForecastingTask(Task):
                               f"needs one season of inputs; raise lookback to at least {c.season}")
         if c.skip_init not in ("zeros", "ridge"):
             raise ConfigError(f"skip_init must be zeros or ridge, got {c.skip_init!r}")
+        if c.quantiles and (len(c.quantiles) < 2 or sorted(set(c.quantiles)) != list(c.quantiles)
+                            or not all(0.0 < q < 1.0 for q in c.quantiles)):
+            raise ConfigError(f"quantiles must be two or more increasing levels in (0, 1), e.g. 0.1,0.5,0.9; got "
+                              f"{c.quantiles}")
         if not 0.0 < c.test_fraction < 1.0:
             raise ConfigError(f"test_fraction must be in (0, 1), got {c.test_fraction}")
         check_scaling(c.mean, c.std, c.num_features)
@@ -170,8 +204,13 @@ class ForecastingTask(Task):
 
     def outputs(self):
         c = self.config
-        return [TensorSpec("forecast", ("batch", c.horizon, c.num_features), "float32",
-                           "the next horizon steps, in the data's units")]
+        out = [TensorSpec("forecast", ("batch", c.horizon, c.num_features), "float32",
+                          "the next horizon steps, in the data's units" + (" (the median quantile)" if c.quantiles
+                                                                          else ""))]
+        if c.quantiles:
+            out.append(TensorSpec("quantiles", ("batch", c.horizon, c.num_features, len(c.quantiles)), "float32",
+                                  f"the forecast at quantile levels {c.quantiles}, in the data's units"))
+        return out
 
     def feature_size(self):
         return self.config.num_features
@@ -198,16 +237,26 @@ class ForecastingTask(Task):
 
     def load_dataset(self, name, split):
         with packaged_file(self.DATASETS[name].file) as path:
-            return self._windows(*self.read_csv(path, name), SEASONS[name], name, split)
+            return self._windows(self.read(path, name), SEASONS[name], name, split)
 
     def load_file(self, path, split, name):
-        return self._windows(*self.read_csv(path, name), 1, name, split)
+        return self._windows(self.read(path, name), 1, name, split)
 
-    def _windows(self, series: np.ndarray, columns: list[str], season: int, source: str, split: str) -> Windows:
+    def read(self, path: Path, name: str):
+        """The :class:`~seqkit.builtin.tasks.forecast_table.Table` of a CSV (its series, columns and times)."""
+        from seqkit.builtin.tasks.forecast_table import read_series
+
+        return read_series(path, name, list(self.config.columns), self.config.time_column)
+
+    def _windows(self, table, season: int, source: str, split: str) -> Windows:
         c = self.config
+        series, columns, times = table.values, table.columns, table.times[0]
         if c.season == 0 or not c.columns:  # fixed by the first data loaded: training data
             c.season, c.columns = c.season or season, c.columns or columns
             self.validate()
+        if not c.time_column:  # likewise: the time column and its frequency
+            c.time_column = table.time_column or "none"
+            c.frequency = times.freq.to_dict() if times is not None else {}
         n = len(series)
         tail = n - int(round(n * c.test_fraction))
         lo, hi = {"train": (c.lookback, tail - c.horizon), "test": (max(tail, c.lookback), n - c.horizon),
@@ -215,28 +264,12 @@ class ForecastingTask(Task):
         if hi < lo:
             raise SeqkitError(f"{source}: {n} steps leave no {split} window of lookback {c.lookback} + horizon "
                               f"{c.horizon} (held-out tail: last {n - tail} steps); use a smaller lookback/horizon")
-        return Windows(series, np.arange(lo, hi + 1), c.lookback, c.horizon, columns, source)
+        return Windows(series, np.arange(lo, hi + 1), c.lookback, c.horizon, columns, source, times)
 
     def read_csv(self, path: Path, name: str) -> tuple[np.ndarray, list[str]]:
         """``[steps, features]`` float32 from a CSV with a header; errors name the file, line and column."""
-        rows = read_table(path, self.config.columns)
-        header = list(rows[0][1])
-        columns = list(self.config.columns) or header
-        if columns is header and len(header) > 1:
-            first = [row.get(header[0]) for _, row in rows]
-            if TIME_COLUMN.match(header[0].strip()) or not all(_is_number(v) for v in first):
-                columns = header[1:]
-        if not columns:
-            raise SeqkitError(f"{name}: no numeric columns to forecast; the header is {', '.join(header)}")
-        values = np.empty((len(rows), len(columns)), dtype=np.float32)
-        for i, (line, row) in enumerate(rows):
-            for j, col in enumerate(columns):
-                raw = row.get(col)
-                if not _is_number(raw) or not np.isfinite(float(raw)):
-                    raise SeqkitError(f"{name} line {line}: column {col!r} is {raw!r}, not a finite number; fix or "
-                                      f"fill it (forecasting needs a value at every step)")
-                values[i, j] = float(raw)
-        return values, columns
+        table = self.read(path, name)
+        return table.values, table.columns
 
     def split_validation(self, data, fraction, seed):
         """The latest ``fraction`` of windows for validation, the windows whose targets end before the first
@@ -249,7 +282,7 @@ class ForecastingTask(Task):
         if len(train) == 0 or first > starts[-1]:
             raise SeqkitError(f"{data.name}: {len(starts)} training windows are too few to hold out the latest "
                               f"{fraction:.0%} for validation; use a smaller lookback or val_fraction")
-        cut = (data.series, data.lookback, data.horizon, data.columns, data.name)
+        cut = (data.series, data.lookback, data.horizon, data.columns, data.name, data.times)
         return Windows(cut[0], train, *cut[1:]), Windows(cut[0], starts[starts >= first], *cut[1:])
 
     def fit(self, data):
@@ -282,6 +315,7 @@ class ForecastingTask(Task):
         weight = ridge.coef / ridge.std[:, None]
         bias = ridge.y_mean - (ridge.mean / ridge.std) @ ridge.coef
         object.__setattr__(c, "_skip_start", (weight.T.astype(np.float32), bias.astype(np.float32)))
+        object.__setattr__(c, "_error_std", float(np.sqrt(max(ridge.loo_mse, 1e-6))))
 
     def collate(self, samples):
         c = self.config
@@ -299,8 +333,14 @@ class ForecastingTask(Task):
         return self._std
 
     def loss(self, outputs, target):
-        """Mean squared error in standardised units (every feature counts alike)."""
+        """Mean squared error in standardised units (every feature counts alike); with ``quantiles`` the mean
+        pinball loss of the quantile forecasts, in the same units."""
         std = self._scale().to(target.device)
+        if self.config.quantiles:
+            from seqkit.kit.intervals import pinball
+
+            levels = torch.tensor(self.config.quantiles, dtype=outputs[1].dtype, device=target.device)
+            return pinball(outputs[1] / std.unsqueeze(-1), target / std, levels)
         return (((outputs[0] - target) / std) ** 2).mean()
 
     def scale_of_errors(self) -> list[float]:
@@ -311,7 +351,13 @@ class ForecastingTask(Task):
         """Batch means of the per-element terms of MAE, MSE, sMAPE and MASE (RMSE is whole-set: see report)."""
         terms = forecast_errors(outputs[0].detach().cpu().double().numpy(), target.cpu().double().numpy(),
                                 self.scale_of_errors())
-        return {k: float(v.mean()) for k, v in terms.items()}
+        out = {k: float(v.mean()) for k, v in terms.items()}
+        if self.config.quantiles:
+            from seqkit.kit.intervals import interval_scores
+
+            out["coverage"] = interval_scores(outputs[1].detach().cpu().numpy(), target.cpu().numpy(),
+                                              self.config.quantiles)["coverage"]
+        return out
 
     def main_metric(self):
         return ("mae", "min")
@@ -357,6 +403,29 @@ class ForecastingTask(Task):
             cached = self._recorded_ar = (key, self.fit_linear_ar(train))
         return cached[1]
 
+    def conformal(self, train=None):
+        """``(ridge, offsets)``: the split-conformal linear AR (:func:`seqkit.kit.intervals.conformal_linear_ar`)
+        at this config's ``quantiles``, fitted on ``train`` or the recorded training split; None without them."""
+        from seqkit.kit.intervals import conformal_linear_ar
+
+        key = json.dumps(self.config_dict(), sort_keys=True, default=str)
+        cached = getattr(self, "_conformal", None)
+        if train is None and cached is not None and cached[0] == key:
+            return cached[1]
+        data = train if train is not None else self.training_data()
+        if data is None or len(data) < 3 or not self.config.quantiles:
+            return None
+        fitted = conformal_linear_ar(np.stack([x.reshape(-1) for x, _ in _items(data)]),
+                                     np.stack([y for _, y in _items(data)]), self.config.quantiles)
+        if train is None:
+            self._conformal = (key, fitted)
+        return fitted
+
+    def conformal_forecast(self, fitted, inputs) -> tuple[np.ndarray, np.ndarray]:
+        """Point ``[n, horizon, F]`` and quantile forecasts ``[n, horizon, F, Q]`` of the conformal baseline."""
+        point = fitted[0].predict(np.stack([x.reshape(-1) for x in inputs]))
+        return point, point[..., None] + fitted[1]
+
     def baselines(self, train, test):
         """Seasonal naive, drift and linear AR (fitted on ``train``, or on the recorded training split)."""
         if not len(test):
@@ -369,11 +438,25 @@ class ForecastingTask(Task):
             ar = self.fit_linear_ar(train) if len(train) else None
         if ar is not None:
             out["linear AR"] = self._scores(ar.predict(np.stack([x.reshape(-1) for x, _ in _items(test)])), test)
+        fitted = self.conformal(train) if self.config.quantiles else None
+        if fitted is not None:
+            from seqkit.kit.intervals import interval_scores
+
+            point, q = self.conformal_forecast(fitted, [x for x, _ in _items(test)])
+            out["linear AR + conformal"] = {**self._scores(point, test), **interval_scores(
+                q, np.stack([y for _, y in _items(test)]), self.config.quantiles)}
         return out
 
     def report(self, outputs, target, data):
-        """Whole-set MAE, MSE, RMSE, sMAPE and MASE."""
-        return forecast_scores(outputs[0], target, self.scale_of_errors())
+        """Whole-set MAE, MSE, RMSE, sMAPE and MASE; with ``quantiles`` also the weighted quantile loss and the
+        coverage of the interval between the outer quantiles (``interval``: its nominal coverage)."""
+        scores = forecast_scores(outputs[0], target, self.scale_of_errors())
+        if self.config.quantiles:
+            from seqkit.kit.intervals import interval_scores, nominal
+
+            scores.update(interval_scores(outputs[1], target, self.config.quantiles),
+                          interval=nominal(self.config.quantiles))
+        return scores
 
     def plots(self, outputs, target, data, folder, name):
         """``forecast-NAME.png``: actual values against the model's forecasts from every ``horizon``-th window (and
@@ -385,9 +468,12 @@ class ForecastingTask(Task):
         ar = recorded.predict(np.stack([x.reshape(-1) for x, _ in _items(data)])) if recorded is not None else None
         starts = np.asarray(getattr(data, "starts", np.arange(len(data))))
         path = Path(folder) / f"forecast-{name}.png"
+        times = getattr(data, "times", None)
+        bands = {"model": (outputs[1][..., 0], outputs[1][..., -1])} if c.quantiles else None
         forecast_plot(path, data, starts, {"model": outputs[0], **({"linear AR": ar} if ar is not None else {})},
                       c.columns or [f"feature {j}" for j in range(c.num_features)], c.horizon,
-                      f"{name}: forecasts from every {c.horizon}th window")
+                      f"{name}: forecasts from every {c.horizon}th window", time_label=times and times.label,
+                      time_name=c.time_column, bands=bands)
         return [path]
 
     def backtest(self, predict, data, stride=1, folder=None, name="data"):
@@ -401,10 +487,12 @@ class ForecastingTask(Task):
             raise SeqkitError("no windows to backtest")
         windows = [data[i] for i in picks]
         actual = np.stack([y for _, y in windows])
-        model = []
+        model, quantiles = [], []
         for lo in range(0, len(windows), 64):
             inputs, _ = self.collate(windows[lo:lo + 64])
-            model.append(predict(inputs)[0])
+            out = predict(inputs)
+            model.append(out[0])
+            quantiles.extend(out[1:2])
         forecasts = {"model": np.concatenate(model),
                      "seasonal naive": np.stack([self.seasonal_naive(x) for x, _ in windows]),
                      "drift": np.stack([self.drift(data, i) for i in picks])}
@@ -416,12 +504,24 @@ class ForecastingTask(Task):
         result = {"origins": len(picks), "stride": stride, "horizon": self.config.horizon,
                   "first_origin": int(starts[picks[0]]), "last_origin": int(starts[picks[-1]]), "scores": {},
                   "by_lead_time": {}}
+        if getattr(data, "times", None) is not None:  # the timestamps of the first forecast step of each origin
+            result["first_origin_time"], result["last_origin_time"] = (data.time_label(int(starts[picks[0]])),
+                                                                       data.time_label(int(starts[picks[-1]])))
+            result["frequency"] = data.times.freq.name()
         for model_name, pred in forecasts.items():
             per_origin = [forecast_scores(p, a, scale) for p, a in zip(pred, actual)]
             result["scores"][model_name] = {k: float(np.mean([s[k] for s in per_origin])) for k in per_origin[0]}
             err = pred - actual
             result["by_lead_time"][model_name] = {"mae": np.abs(err).mean(axis=(0, 2)).tolist(),
                                                   "rmse": np.sqrt((err ** 2).mean(axis=(0, 2))).tolist()}
+        fitted = self.conformal() if quantiles else None
+        if quantiles:  # interval scores over every origin's forecast
+            from seqkit.kit.intervals import interval_scores
+
+            result["intervals"] = {"model": interval_scores(np.concatenate(quantiles), actual, self.config.quantiles)}
+            if fitted is not None:
+                result["intervals"]["linear AR + conformal"] = interval_scores(
+                    self.conformal_forecast(fitted, [x for x, _ in windows])[1], actual, self.config.quantiles)
         if folder is not None:
             from seqkit.kit.plots import lead_time_plot
 
@@ -434,6 +534,8 @@ class ForecastingTask(Task):
     def metadata(self):
         c = self.config
         return {"columns": list(c.columns), "lookback": c.lookback, "horizon": c.horizon, "season": c.season,
+                **({"time": {"column": c.time_column, **c.frequency}} if c.frequency else {}),
+                **({"quantiles": list(c.quantiles)} if c.quantiles else {}),
                 "scaling": {"mean": c.mean, "std": c.std, "learned_on": "training split only",
                             "applied": "inside the model: the encoder standardises, the head maps back; feed and "
                                        "read raw values"}}
@@ -442,14 +544,6 @@ class ForecastingTask(Task):
 def _items(data):
     """The (inputs, targets) pairs of windows or a list of them."""
     return (data[i] for i in range(len(data)))
-
-
-def _is_number(value) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 @hookimpl
