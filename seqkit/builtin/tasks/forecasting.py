@@ -36,12 +36,13 @@ import torch
 from torch import nn
 
 from seqkit import hookimpl
+from seqkit.builtin.tasks.forecast_windows import PerSeriesAR, Windows, panel_scores
 from seqkit.core.task import Dataset, Task, TensorSpec, packaged_file
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.baselines import Ridge, forecast_errors, forecast_scores, mase_scale
 from seqkit.kit.heads import pool
 from seqkit.kit.intervals import median_index
-from seqkit.kit.scaling import Standardize, check_scaling, mean_std
+from seqkit.kit.scaling import MeanScale, Standardize, check_scaling, mean_scale, mean_std
 
 SPLITS = ("train", "test", "all")  # chronological: test is the held-out tail; all: every window
 SEASONS = {"sunspots": 11, "co2": 12, "airline": 12, "macro": 4}  # the seasonal-naive period of each dataset
@@ -60,6 +61,9 @@ class ForecastingConfig:
     window_norm: bool = False      # feed the cell each step minus the window's last step (level-free)
     time_column: str = ""          # timestamps; empty: a leading date/month/year.. column; none: row numbers
     quantiles: list[float] = field(default_factory=list)  # e.g. [0.1, 0.5, 0.9]: a quantile head (pinball loss)
+    id_column: str = ""            # long format: the column naming each row's series (many series, one model)
+    scaling: str = ""              # standard (training mean/std) or mean (each window by its mean |x|, DeepAR);
+                                   # empty: standard for one series, mean for several
     # learned by fit() from the training split
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
@@ -68,33 +72,16 @@ class ForecastingConfig:
     frequency: dict = field(default_factory=dict)  # the time column's (runtime.times.Frequency.to_dict); {}: none
 
 
-class Windows:
-    """Windows over ``series`` [steps, features]: item i is (inputs [lookback, F], targets [horizon, F]) with the
-    targets starting at step ``starts[i]``; ``times`` (a :class:`seqkit.runtime.times.TimeIndex` or None) dates
-    the steps."""
-
-    def __init__(self, series: np.ndarray, starts, lookback: int, horizon: int, columns: list[str], name: str,
-                 times=None):
-        self.series, self.starts = series, np.asarray(starts, dtype=np.int64)
-        self.lookback, self.horizon, self.columns, self.name = lookback, horizon, columns, name
-        self.times = times
-
-    def time_label(self, step: int) -> str | None:
-        """The timestamp of step ``step`` of the series, or None without a time column."""
-        return None if self.times is None else self.times.label(step)
-
-    def __len__(self):
-        return len(self.starts)
-
-    def __getitem__(self, i):
-        s = int(self.starts[i])
-        return self.series[s - self.lookback: s], self.series[s: s + self.horizon]
+def _scaler(config: ForecastingConfig):
+    if config.scaling == "mean":
+        return MeanScale()
+    return Standardize(config.mean, config.std) if config.mean else None
 
 
 class _Encoder(nn.Module):
     def __init__(self, config: ForecastingConfig):
         super().__init__()
-        self.scale = Standardize(config.mean, config.std) if config.mean else None
+        self.scale = _scaler(config)
         self.window_norm = config.window_norm
 
     def forward(self, series):
@@ -125,7 +112,7 @@ class _Head(nn.Module):
                 self.qproj.weight.zero_()
                 self.qproj.bias.copy_(torch.tensor([NormalDist().inv_cdf(q) * spread for q in self.quantiles])
                                       .repeat(config.horizon * config.num_features))
-        self.scale = Standardize(config.mean, config.std) if config.mean else None
+        self.scale = _scaler(config)
         if config.linear_skip:
             self.skip = nn.Linear(config.lookback * config.num_features, config.horizon * config.num_features)
             start = getattr(config, "_skip_start", None)  # left by fit() with skip_init=ridge; never saved
@@ -145,12 +132,18 @@ class _Head(nn.Module):
         elif self.window_norm:
             y = y + x[:, -1:]
         if not self.quantiles:
-            return (y if self.scale is None else self.scale.inverse(y),)
+            return (self._back(y, series),)
         last = pool(outputs, state, lengths, "last")
         q = y.unsqueeze(-1) + self.qproj(last).reshape(b, self.horizon, self.features, len(self.quantiles))
-        if self.scale is not None:
-            q = q * self.scale.std.unsqueeze(-1) + self.scale.mean.unsqueeze(-1)
+        q = self._back(q.movedim(-1, 1), series.unsqueeze(1)).movedim(1, -1)  # quantiles as a leading axis
         return q[..., median_index(self.quantiles)], q
+
+    def _back(self, y, series):
+        """Model units -> the data's: each window times its own scale (mean scaling), or the standardisation
+        undone."""
+        if isinstance(self.scale, MeanScale):
+            return y * self.scale.scale(series)
+        return y if self.scale is None else self.scale.inverse(y)
 
 
 class ForecastingTask(Task):
@@ -188,6 +181,8 @@ class ForecastingTask(Task):
         if c.season > c.lookback:
             raise ConfigError(f"season {c.season} is longer than lookback {c.lookback}: the seasonal-naive baseline "
                               f"needs one season of inputs; raise lookback to at least {c.season}")
+        if c.scaling not in ("", "standard", "mean"):
+            raise ConfigError(f"scaling must be standard or mean, got {c.scaling!r}")
         if c.skip_init not in ("zeros", "ridge"):
             raise ConfigError(f"skip_init must be zeros or ridge, got {c.skip_init!r}")
         if c.quantiles and (len(c.quantiles) < 2 or sorted(set(c.quantiles)) != list(c.quantiles)
@@ -246,7 +241,7 @@ class ForecastingTask(Task):
         """The :class:`~seqkit.builtin.tasks.forecast_table.Table` of a CSV (its series, columns and times)."""
         from seqkit.builtin.tasks.forecast_table import read_series
 
-        return read_series(path, name, list(self.config.columns), self.config.time_column)
+        return read_series(path, name, list(self.config.columns), self.config.time_column, self.config.id_column)
 
     def _windows(self, table, season: int, source: str, split: str) -> Windows:
         c = self.config
@@ -257,14 +252,25 @@ class ForecastingTask(Task):
         if not c.time_column:  # likewise: the time column and its frequency
             c.time_column = table.time_column or "none"
             c.frequency = times.freq.to_dict() if times is not None else {}
-        n = len(series)
-        tail = n - int(round(n * c.test_fraction))
-        lo, hi = {"train": (c.lookback, tail - c.horizon), "test": (max(tail, c.lookback), n - c.horizon),
-                  "all": (c.lookback, n - c.horizon)}[split]
-        if hi < lo:
-            raise SeqkitError(f"{source}: {n} steps leave no {split} window of lookback {c.lookback} + horizon "
+        c.scaling = c.scaling or ("mean" if len(table.ids) > 1 else "standard")
+        starts, segments, kept_times, short = [], [], [], []
+        for sid, (a, b), t in zip(table.ids, table.bounds, table.times):
+            n = b - a  # each series split alone: its own held-out tail
+            tail = n - int(round(n * c.test_fraction))
+            lo, hi = {"train": (c.lookback, tail - c.horizon), "test": (max(tail, c.lookback), n - c.horizon),
+                      "all": (c.lookback, n - c.horizon)}[split]
+            if hi < lo:
+                short.append((sid, n, tail))
+                continue
+            starts.append(np.arange(lo, hi + 1) + a)
+            segments.append((sid, a, b))
+            kept_times.append(t)
+        if not starts:
+            sid, n, tail = short[0]
+            where = f"{source} (series {sid!r})" if len(table.ids) > 1 else source
+            raise SeqkitError(f"{where}: {n} steps leave no {split} window of lookback {c.lookback} + horizon "
                               f"{c.horizon} (held-out tail: last {n - tail} steps); use a smaller lookback/horizon")
-        return Windows(series, np.arange(lo, hi + 1), c.lookback, c.horizon, columns, source, times)
+        return Windows(series, np.concatenate(starts), c.lookback, c.horizon, columns, source, kept_times, segments)
 
     def read_csv(self, path: Path, name: str) -> tuple[np.ndarray, list[str]]:
         """``[steps, features]`` float32 from a CSV with a header; errors name the file, line and column."""
@@ -276,14 +282,20 @@ class ForecastingTask(Task):
         validation target for training: a random pick of overlapping windows would leak targets."""
         if not isinstance(data, Windows) or not fraction:
             return None
-        starts = data.starts
-        first = starts[-1] - int(round((starts[-1] - starts[0] + 1) * fraction)) + 1
-        train = starts[starts + data.horizon <= first]
-        if len(train) == 0 or first > starts[-1]:
-            raise SeqkitError(f"{data.name}: {len(starts)} training windows are too few to hold out the latest "
-                              f"{fraction:.0%} for validation; use a smaller lookback or val_fraction")
-        cut = (data.series, data.lookback, data.horizon, data.columns, data.name, data.times)
-        return Windows(cut[0], train, *cut[1:]), Windows(cut[0], starts[starts >= first], *cut[1:])
+        seg = data.segment_of(data.starts)
+        train, val = [], []
+        for k in np.unique(seg):  # per series: its latest windows
+            starts = data.starts[seg == k]
+            first = starts[-1] - int(round((starts[-1] - starts[0] + 1) * fraction)) + 1
+            mine = starts[starts + data.horizon <= first]
+            if len(mine) == 0 or first > starts[-1]:
+                raise SeqkitError(f"{data.name}: {len(starts)} training windows are too few to hold out the latest "
+                                  f"{fraction:.0%} for validation; use a smaller lookback or val_fraction")
+            train.append(mine)
+            val.append(starts[starts >= first])
+        cut = (data.lookback, data.horizon, data.columns, data.name, data.time_list, data.segments)
+        return (Windows(data.series, np.concatenate(train), *cut),
+                Windows(data.series, np.concatenate(val), *cut))
 
     def fit(self, data):
         if len(data) == 0:
@@ -291,8 +303,10 @@ class ForecastingTask(Task):
         c = self.config
         c.num_features = int(data[0][0].shape[1])
         series = getattr(data, "series", None)
-        if series is not None:  # the training part of the series itself, each step once
-            part = series[: int(data.starts[-1]) + c.horizon]
+        if series is not None:  # the training part of each series itself, each step once
+            seg = data.segment_of(data.starts)
+            part = np.concatenate([series[data.segments[k][1]: int(data.starts[seg == k].max()) + c.horizon]
+                                   for k in np.unique(seg)])
             c.mean, c.std = mean_std([part])
             c.mase_scale = mase_scale(part, c.season)
         else:
@@ -308,14 +322,23 @@ class ForecastingTask(Task):
         ``[horizon*F, lookback*F]`` and bias: left on the config object (not a field: never saved or exported) for
         :meth:`build_head` in the ``compose()`` that follows; a reloaded run gets its trained weights anyway."""
         c = self.config
-        mean, std = np.asarray(c.mean), np.asarray(c.std)
-        x = np.stack([((w - mean) / std).reshape(-1) for w, _ in _items(data)])
-        y = np.stack([((t - mean) / std).reshape(-1) for _, t in _items(data)])
-        ridge = Ridge().fit(x, y)
+        x, y = self._scaled_pairs(data)
+        ridge = Ridge().fit(x.reshape(len(x), -1), y.reshape(len(y), -1))
         weight = ridge.coef / ridge.std[:, None]
         bias = ridge.y_mean - (ridge.mean / ridge.std) @ ridge.coef
         object.__setattr__(c, "_skip_start", (weight.T.astype(np.float32), bias.astype(np.float32)))
         object.__setattr__(c, "_error_std", float(np.sqrt(max(ridge.loo_mse, 1e-6))))
+
+    def _scaled_pairs(self, data) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs ``[n, lookback, F]`` and targets ``[n, horizon, F]`` of ``data`` in the units the model works
+        in: standardised, or each window divided by its mean |input| (``scaling=mean``)."""
+        x = np.stack([w for w, _ in _items(data)]).astype(np.float64)
+        y = np.stack([t for _, t in _items(data)]).astype(np.float64)
+        if self.config.scaling == "mean":
+            s = mean_scale(x)
+            return x / s, y / s
+        mean, std = np.asarray(self.config.mean), np.asarray(self.config.std)
+        return (x - mean) / std, (y - mean) / std
 
     def collate(self, samples):
         c = self.config
@@ -325,7 +348,15 @@ class ForecastingTask(Task):
                                   f"[time, {c.num_features}] -> [{c.horizon}, {c.num_features}]")
         x = torch.from_numpy(np.stack([x for x, _ in samples]).astype(np.float32))
         y = torch.from_numpy(np.stack([y for _, y in samples]).astype(np.float32))
+        if c.scaling == "mean":  # the loss works in each window's own scale: it rides with the target
+            y = torch.cat([y, torch.from_numpy(mean_scale(x.numpy()))], 1)
         return (x,), y
+
+    def _target(self, target):
+        """``(targets [b, horizon, F], per-window scale [b, 1, F] or None)`` of what :meth:`collate` returned."""
+        if self.config.scaling == "mean":
+            return target[:, :self.config.horizon], target[:, self.config.horizon:]
+        return target, None
 
     def _scale(self) -> torch.Tensor:
         if getattr(self, "_std", None) is None:
@@ -335,7 +366,8 @@ class ForecastingTask(Task):
     def loss(self, outputs, target):
         """Mean squared error in standardised units (every feature counts alike); with ``quantiles`` the mean
         pinball loss of the quantile forecasts, in the same units."""
-        std = self._scale().to(target.device)
+        target, window_scale = self._target(target)
+        std = self._scale().to(target.device) if window_scale is None else window_scale
         if self.config.quantiles:
             from seqkit.kit.intervals import pinball
 
@@ -349,6 +381,7 @@ class ForecastingTask(Task):
 
     def metrics(self, outputs, target):
         """Batch means of the per-element terms of MAE, MSE, sMAPE and MASE (RMSE is whole-set: see report)."""
+        target = self._target(target)[0]
         terms = forecast_errors(outputs[0].detach().cpu().double().numpy(), target.cpu().double().numpy(),
                                 self.scale_of_errors())
         out = {k: float(v.mean()) for k, v in terms.items()}
@@ -374,6 +407,9 @@ class ForecastingTask(Task):
         return self._scores(np.stack([self.seasonal_naive(x) for x, _ in _items(test)]), test)
 
     def _scores(self, pred: np.ndarray, data) -> dict[str, float]:
+        """Scores of forecasts for every window of ``data``; several series: M4's means over series."""
+        if getattr(data, "panel", False):
+            return panel_scores(np.asarray(pred), data, self.config.season)
         return forecast_scores(pred, np.stack([y for _, y in _items(data)]), self.scale_of_errors())
 
     def drift(self, data, i: int) -> np.ndarray:
@@ -381,7 +417,7 @@ class ForecastingTask(Task):
         from its first step (of ``data.series`` when there is one, else of the window) to the window's end."""
         x, _ = data[i]
         if isinstance(data, Windows):
-            x = data.series[: int(data.starts[i])]
+            x = data.series[data.segment_start(i): int(data.starts[i])]
         slope = (x[-1] - x[0]) / max(len(x) - 1, 1)
         return x[-1] + np.arange(1, self.config.horizon + 1)[:, None] * slope
 
@@ -403,6 +439,11 @@ class ForecastingTask(Task):
             cached = self._recorded_ar = (key, self.fit_linear_ar(train))
         return cached[1]
 
+    def per_series_ar(self, train=None) -> PerSeriesAR | None:
+        """A linear AR per series (by id), fitted on ``train`` or the recorded training split."""
+        data = train if train is not None else self.training_data()
+        return PerSeriesAR().fit(data) if isinstance(data, Windows) and len(data) else None
+
     def conformal(self, train=None):
         """``(ridge, offsets)``: the split-conformal linear AR (:func:`seqkit.kit.intervals.conformal_linear_ar`)
         at this config's ``quantiles``, fitted on ``train`` or the recorded training split; None without them."""
@@ -415,16 +456,25 @@ class ForecastingTask(Task):
         data = train if train is not None else self.training_data()
         if data is None or len(data) < 3 or not self.config.quantiles:
             return None
-        fitted = conformal_linear_ar(np.stack([x.reshape(-1) for x, _ in _items(data)]),
-                                     np.stack([y for _, y in _items(data)]), self.config.quantiles)
+        x, y = self._unit_pairs(data)
+        fitted = conformal_linear_ar(x.reshape(len(x), -1), y, self.config.quantiles)
         if train is None:
             self._conformal = (key, fitted)
         return fitted
 
     def conformal_forecast(self, fitted, inputs) -> tuple[np.ndarray, np.ndarray]:
         """Point ``[n, horizon, F]`` and quantile forecasts ``[n, horizon, F, Q]`` of the conformal baseline."""
-        point = fitted[0].predict(np.stack([x.reshape(-1) for x in inputs]))
-        return point, point[..., None] + fitted[1]
+        x = np.stack(inputs).astype(np.float64)
+        s = mean_scale(x) if self.config.scaling == "mean" else np.ones((len(x), 1, x.shape[-1]))
+        point = fitted[0].predict((x / s).reshape(len(x), -1))
+        return point * s, (point[..., None] + fitted[1]) * s[..., None]
+
+    def _unit_pairs(self, data) -> tuple[np.ndarray, np.ndarray]:
+        """Raw windows, or (``scaling=mean``) each divided by its mean |input|: the conformal baseline's units."""
+        if self.config.scaling == "mean":
+            return self._scaled_pairs(data)
+        return (np.stack([w for w, _ in _items(data)]).astype(np.float64),
+                np.stack([t for _, t in _items(data)]).astype(np.float64))
 
     def baselines(self, train, test):
         """Seasonal naive, drift and linear AR (fitted on ``train``, or on the recorded training split)."""
@@ -436,7 +486,12 @@ class ForecastingTask(Task):
             ar = self.recorded_linear_ar()
         else:
             ar = self.fit_linear_ar(train) if len(train) else None
-        if ar is not None:
+        if getattr(test, "panel", False):  # one linear AR per series instead of one fitted to all their values
+            ar = self.per_series_ar(train)
+            pred = ar.predict(test) if ar is not None else None
+            if pred is not None:
+                out["linear AR (per series)"] = self._scores(pred, test)
+        elif ar is not None:
             out["linear AR"] = self._scores(ar.predict(np.stack([x.reshape(-1) for x, _ in _items(test)])), test)
         fitted = self.conformal(train) if self.config.quantiles else None
         if fitted is not None:
@@ -450,7 +505,9 @@ class ForecastingTask(Task):
     def report(self, outputs, target, data):
         """Whole-set MAE, MSE, RMSE, sMAPE and MASE; with ``quantiles`` also the weighted quantile loss and the
         coverage of the interval between the outer quantiles (``interval``: its nominal coverage)."""
-        scores = forecast_scores(outputs[0], target, self.scale_of_errors())
+        target = self._target(target)[0]
+        scores = self._scores(outputs[0], data) if getattr(data, "panel", False) else forecast_scores(
+            outputs[0], target, self.scale_of_errors())
         if self.config.quantiles:
             from seqkit.kit.intervals import interval_scores, nominal
 
@@ -464,8 +521,18 @@ class ForecastingTask(Task):
         from seqkit.kit.plots import forecast_plot
 
         c = self.config
-        recorded = self.recorded_linear_ar()
-        ar = recorded.predict(np.stack([x.reshape(-1) for x, _ in _items(data)])) if recorded is not None else None
+        outputs = tuple(outputs)
+        if getattr(data, "panel", False):  # the first series: its rows alone, as a one-series view
+            per = self.per_series_ar()
+            ar = per.predict(data) if per is not None else None
+            sid, lo, hi = data.segments[0]
+            mine = data.segment_of(data.starts) == 0
+            data = Windows(data.series[lo:hi], data.starts[mine] - lo, data.lookback, data.horizon, data.columns,
+                           data.name, data.time_list[0])
+            outputs, ar, name = tuple(o[mine] for o in outputs), (ar[mine] if ar is not None else None), f"{name}-{sid}"
+        else:
+            recorded = self.recorded_linear_ar()
+            ar = recorded.predict(np.stack([x.reshape(-1) for x, _ in _items(data)])) if recorded is not None else None
         starts = np.asarray(getattr(data, "starts", np.arange(len(data))))
         path = Path(folder) / f"forecast-{name}.png"
         times = getattr(data, "times", None)
@@ -496,21 +563,29 @@ class ForecastingTask(Task):
         forecasts = {"model": np.concatenate(model),
                      "seasonal naive": np.stack([self.seasonal_naive(x) for x, _ in windows]),
                      "drift": np.stack([self.drift(data, i) for i in picks])}
-        recorded = self.recorded_linear_ar()
+        panel = getattr(data, "panel", False)
+        recorded = self.recorded_linear_ar() if not panel else None
         if recorded is not None:
             forecasts["linear AR"] = recorded.predict(np.stack([x.reshape(-1) for x, _ in windows]))
+        per = self.per_series_ar() if panel else None
+        if per is not None and per.predict(data.subset(picks)) is not None:
+            forecasts["linear AR (per series)"] = per.predict(data.subset(picks))
         scale = self.scale_of_errors()
         starts = np.asarray(getattr(data, "starts", np.arange(len(data))))
         result = {"origins": len(picks), "stride": stride, "horizon": self.config.horizon,
                   "first_origin": int(starts[picks[0]]), "last_origin": int(starts[picks[-1]]), "scores": {},
                   "by_lead_time": {}}
-        if getattr(data, "times", None) is not None:  # the timestamps of the first forecast step of each origin
+        first_times = getattr(data, "time_list", [getattr(data, "times", None)])[0]
+        if first_times is not None:  # the timestamps of the first forecast step of each origin (first series)
             result["first_origin_time"], result["last_origin_time"] = (data.time_label(int(starts[picks[0]])),
                                                                        data.time_label(int(starts[picks[-1]])))
-            result["frequency"] = data.times.freq.name()
+            result["frequency"] = first_times.freq.name()
         for model_name, pred in forecasts.items():
-            per_origin = [forecast_scores(p, a, scale) for p, a in zip(pred, actual)]
-            result["scores"][model_name] = {k: float(np.mean([s[k] for s in per_origin])) for k in per_origin[0]}
+            if panel:  # each series scored over its origins, then M4's mean over series
+                result["scores"][model_name] = self._scores(pred, data.subset(picks))
+            else:
+                per_origin = [forecast_scores(p, a, scale) for p, a in zip(pred, actual)]
+                result["scores"][model_name] = {k: float(np.mean([s[k] for s in per_origin])) for k in per_origin[0]}
             err = pred - actual
             result["by_lead_time"][model_name] = {"mae": np.abs(err).mean(axis=(0, 2)).tolist(),
                                                   "rmse": np.sqrt((err ** 2).mean(axis=(0, 2))).tolist()}
@@ -536,9 +611,12 @@ class ForecastingTask(Task):
         return {"columns": list(c.columns), "lookback": c.lookback, "horizon": c.horizon, "season": c.season,
                 **({"time": {"column": c.time_column, **c.frequency}} if c.frequency else {}),
                 **({"quantiles": list(c.quantiles)} if c.quantiles else {}),
+                **({"id_column": c.id_column} if c.id_column else {}),
                 "scaling": {"mean": c.mean, "std": c.std, "learned_on": "training split only",
                             "applied": "inside the model: the encoder standardises, the head maps back; feed and "
-                                       "read raw values"}}
+                                       "read raw values"} if c.scaling != "mean" else
+                {"kind": "mean", "applied": "inside the model: each window divided by its own mean |value| per "
+                                            "column (DeepAR), the forecast multiplied back; feed and read raw values"}}
 
 
 def _items(data):
