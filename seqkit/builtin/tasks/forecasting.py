@@ -45,7 +45,9 @@ from seqkit.kit.intervals import median_index
 from seqkit.kit.scaling import MeanScale, Standardize, check_scaling, mean_scale, mean_std
 
 SPLITS = ("train", "test", "all")  # chronological: test is the held-out tail; all: every window
-SEASONS = {"sunspots": 11, "co2": 12, "airline": 12, "macro": 4}  # the seasonal-naive period of each dataset
+SEASONS = {"sunspots": 11, "co2": 12, "airline": 12, "macro": 4,  # the seasonal-naive period of each dataset
+           "seattle-weather": 7, "us-employment": 1}
+PANELS = {"us-employment": "sector"}  # the id column of a built-in dataset of many series
 
 
 @dataclass
@@ -226,11 +228,20 @@ class ForecastingTask(Task):
                            "via aeon)", SPLITS, "forecasting/airline.csv"),
         "macro": Dataset("quarterly US real GDP, consumption and investment growth in % 1959-2009 (202 steps, 3 "
                          "features; statsmodels macrodata, public domain)", SPLITS, "forecasting/macro.csv"),
+        "seattle-weather": Dataset("daily Seattle weather 2012-2015: temp_max, temp_min, precipitation, wind (1461 "
+                                   "steps, 4 features; NOAA via the vega_datasets package, public domain)", SPLITS,
+                                   "forecasting/seattle_weather.csv"),
+        "us-employment": Dataset("monthly US employment (thousands, seasonally adjusted) 2006-2015 in 14 "
+                                 "supersectors: a panel of 14 series x 120 months, long format (id column sector; "
+                                 "BLS via the vega_datasets package, public domain)", SPLITS,
+                                 "forecasting/us_employment.csv"),
     }
     FILES = "a CSV file with a header and one row per step (numeric columns; -T columns=[..] picks them)"
     FILE_SPLITS = SPLITS
 
     def load_dataset(self, name, split):
+        if name in PANELS and not self.config.id_column:
+            self.config.id_column = PANELS[name]
         with packaged_file(self.DATASETS[name].file) as path:
             return self._windows(self.read(path, name), SEASONS[name], name, split)
 
