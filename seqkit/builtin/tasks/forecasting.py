@@ -22,8 +22,14 @@ forecast: a linear autoregressive path past the cell (LSTNet's "highway"), learn
 cell models what the linear part misses and level and trend extrapolate. ``skip_init=ridge`` (default) starts that
 path at the ridge AR fit of the training windows; ``window_norm`` feeds the cell level-free steps.
 
-Data: built-in ``sunspots``, ``co2``, ``airline``, ``macro`` (seqkit/datasets/forecasting/README.md), or a CSV
-with a header and numeric columns (``columns`` picks them; by default every column but a leading time column).
+Data: built-in ``sunspots``, ``co2``, ``airline``, ``macro``, ``seattle-weather``, ``us-employment`` (a panel)
+(seqkit/datasets/forecasting/README.md), or a CSV with a header and numeric columns (``columns`` picks them; by
+default every column but a leading time column). The time column's timestamps (``time_column``; frequency
+inferred, a gap or duplicate an error naming the line) label plots, backtests and predictions. ``quantiles``
+adds a quantile head (pinball loss; a ``quantiles`` output) scored by weighted quantile loss and coverage
+against a split-conformal linear AR. ``id_column``: a long-format table of many series, one global model with
+mean scaling inside it, scored per series and averaged the M4 way (docs/tasks.md, "Dates, intervals, many
+series").
 """
 from __future__ import annotations
 
