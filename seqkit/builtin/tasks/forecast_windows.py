@@ -57,6 +57,11 @@ class Windows:
                        self.columns, self.name, self.time_list, self.segments)
 
 
+def items(data):
+    """The (inputs, targets) pairs of windows or a list of them."""
+    return (data[i] for i in range(len(data)))
+
+
 def panel_scores(pred: np.ndarray, data: Windows, season: int) -> dict:
     """M4's aggregate over series: per series MAE, sMAPE and MASE (its own in-sample scale: the seasonal change
     of its rows before its first window's targets), then ``mase``/``smape``/``mae`` as the mean over series;
