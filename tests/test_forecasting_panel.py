@@ -86,3 +86,18 @@ def test_shipped_datasets(plugins):
     weather = t.load_data("seattle-weather", "train")
     assert weather.series.shape == (1461, 4) and t.config.columns[0] == "temp_max"
     assert t.config.frequency["name"] == "daily"
+
+
+def test_auto_ets_baseline_from_statsforecast(plugins):
+    """statsforecast is in the test extra: the baseline is there, and on a noise-free level it forecasts it."""
+    from seqkit.builtin.tasks import forecast_classical as classical
+    from seqkit.builtin.tasks.forecast_windows import Windows
+
+    assert classical.available(), classical.MISSING
+    series = np.concatenate([np.full(30, 5.0), np.full(30, 7.0)]).astype(np.float32)[:, None]
+    data = Windows(series, [25, 55], 6, 3, ["v"], "two", segments=[("a", 0, 30), ("b", 30, 60)])
+    pred = classical.auto_ets(data, 3, 1)
+    np.testing.assert_allclose(pred[:, :, 0], [[5.0] * 3, [7.0] * 3], atol=0.05)
+    cls = plugins.task("forecasting")
+    t = cls(cls.config_from_dict({"lookback": 6, "horizon": 3, "season": 1}))
+    assert classical.NAME in t.baselines(None, data)

@@ -201,6 +201,8 @@ def evaluate(runs, data, split, batch_size, device, backtest, stride, no_plots, 
                                 f"baselines", result, result["baseline"], result["baselines"]))
         if result.get("per_class"):
             out.print(per_class_table("per class", result["per_class"]))
+        for note in result.get("notes", []):
+            out.print(note)
         for path in result.get("plots", []):
             out.print(f"wrote {path}")
         return

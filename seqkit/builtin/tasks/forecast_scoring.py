@@ -118,6 +118,10 @@ class ForecastScoring:
                 out["linear AR (per series)"] = self._scores(pred, test)
         elif ar is not None:
             out["linear AR"] = self._scores(ar.predict(np.stack([x.reshape(-1) for x, _ in items(test)])), test)
+        from seqkit.builtin.tasks import forecast_classical as classical
+
+        if classical.available():
+            out[classical.NAME] = self._scores(classical.auto_ets(test, self.config.horizon, self.config.season), test)
         fitted = self.conformal(train) if self.config.quantiles else None
         if fitted is not None:
             from seqkit.kit.intervals import interval_scores
@@ -138,6 +142,10 @@ class ForecastScoring:
 
             scores.update(interval_scores(outputs[1], target, self.config.quantiles),
                           interval=nominal(self.config.quantiles))
+        from seqkit.builtin.tasks import forecast_classical as classical
+
+        if not classical.available():
+            scores["notes"] = [classical.MISSING]
         return scores
 
     def plots(self, outputs, target, data, folder, name):
