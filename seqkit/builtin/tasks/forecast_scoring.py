@@ -120,8 +120,13 @@ class ForecastScoring:
             out["linear AR"] = self._scores(ar.predict(np.stack([x.reshape(-1) for x, _ in items(test)])), test)
         from seqkit.builtin.tasks import forecast_classical as classical
 
-        if classical.available():
-            out[classical.NAME] = self._scores(classical.auto_ets(test, self.config.horizon, self.config.season), test)
+        if classical.available():  # fitted per window: computed once per data object and config
+            key = (id(test), len(test), self.config.horizon, self.config.season)
+            cached = getattr(self, "_auto_ets", None)
+            if cached is None or cached[0] != key or cached[1] is not test:
+                cached = self._auto_ets = (key, test, classical.auto_ets(test, self.config.horizon,
+                                                                         self.config.season))
+            out[classical.NAME] = self._scores(cached[2], test)
         fitted = self.conformal(train) if self.config.quantiles else None
         if fitted is not None:
             from seqkit.kit.intervals import interval_scores
