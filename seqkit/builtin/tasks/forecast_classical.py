@@ -21,8 +21,9 @@ def available() -> bool:
     return True
 
 
-def auto_ets(data, horizon: int, season: int) -> np.ndarray:
-    """AutoETS forecasts ``[windows, horizon, F]`` for every window of ``data`` (each feature alone)."""
+def auto_ets(data, horizon: int, season: int) -> np.ndarray | None:
+    """AutoETS forecasts ``[windows, horizon, F]`` for every window of ``data`` (each feature alone); None when a
+    window's history is too short for statsforecast to fit (it refuses "tiny datasets")."""
     from statsforecast.models import AutoETS
 
     out = np.empty((len(data), horizon, data[0][0].shape[-1]))
@@ -34,5 +35,8 @@ def auto_ets(data, horizon: int, season: int) -> np.ndarray:
         m = season if season > 1 and len(history) >= 2 * season else 1
         for j in range(history.shape[-1]):
             y = history[:, j].astype(np.float64)
-            out[i, :, j] = AutoETS(season_length=m).forecast(y=y, h=horizon)["mean"]
+            try:
+                out[i, :, j] = AutoETS(season_length=m).forecast(y=y, h=horizon)["mean"]
+            except (NotImplementedError, ValueError):
+                return None
     return out

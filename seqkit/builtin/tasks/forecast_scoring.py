@@ -126,7 +126,8 @@ class ForecastScoring:
             if cached is None or cached[0] != key or cached[1] is not test:
                 cached = self._auto_ets = (key, test, classical.auto_ets(test, self.config.horizon,
                                                                          self.config.season))
-            out[classical.NAME] = self._scores(cached[2], test)
+            if cached[2] is not None:
+                out[classical.NAME] = self._scores(cached[2], test)
         fitted = self.conformal(train) if self.config.quantiles else None
         if fitted is not None:
             from seqkit.kit.intervals import interval_scores
