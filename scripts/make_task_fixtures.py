@@ -5,6 +5,7 @@ Needs packages seqkit itself does not (install them into .venv only to run this 
     apt-get install -y espeak-ng sox          # for the spoken digits
 Usage:
     .venv/bin/python scripts/make_task_fixtures.py [forecasting] [speech] [video]
+    .venv/bin/python scripts/make_task_fixtures.py vega vega_datasets-0.9.0-py3-none-any.whl
 Writes seqkit/datasets/{forecasting,speech,video}/...; see the README.md beside each fixture.
 """
 from __future__ import annotations
@@ -55,6 +56,35 @@ def forecasting() -> None:
     quarters = [f"{int(y)}Q{int(q)}" for y, q in zip(mac["year"][1:], mac["quarter"][1:])]
     write_csv(d / "macro.csv", ["quarter"] + [c + "_growth" for c in cols],
               ([q] + [f"{v:.4f}" for v in row] for q, row in zip(quarters, growth)))
+
+
+# us-employment.csv's supersectors that are not sums of others (nonfarm, private, goods_producing, ... are)
+SECTORS = ["mining_and_logging", "construction", "manufacturing", "wholesale_trade", "retail_trade",
+           "transportation_and_warehousing", "utilities", "information", "financial_activities",
+           "professional_and_business_services", "education_and_health_services", "leisure_and_hospitality",
+           "other_services", "government"]
+
+
+def vega(wheel: str = "") -> None:
+    """seattle-weather (daily, covariates) and us-employment (a panel, long format) from the vega_datasets wheel
+    (MIT; its files are public-domain NOAA and BLS data): ``pip download --no-deps vega_datasets`` and give the
+    wheel's path as the argument after ``vega`` (read straight from the zip, no install). stocks.csv is left out:
+    the package does not say where its prices come from."""
+    import io
+    import zipfile
+
+    wheel = wheel or next(iter(sorted(Path(".").glob("vega_datasets-*.whl"))), "")
+    with zipfile.ZipFile(wheel) as z:
+        def rows(name):
+            return list(csv.DictReader(io.TextIOWrapper(z.open(f"vega_datasets/_data/{name}"), "utf-8")))
+
+        weather, jobs = rows("seattle-weather.csv"), rows("us-employment.csv")
+    d = OUT / "forecasting"
+    write_csv(d / "seattle_weather.csv", ["date", "temp_max", "temp_min", "precipitation", "wind"],
+              ([r["date"].replace("/", "-"), r["temp_max"], r["temp_min"], r["precipitation"], r["wind"]]
+               for r in weather))
+    write_csv(d / "us_employment.csv", ["sector", "month", "employees"],
+              ([sector, r["month"][:7], r[sector]] for sector in SECTORS for r in jobs))
 
 
 # speaker = espeak-ng voice + variant; the last two are held out for the test split
@@ -144,6 +174,10 @@ def video(size: int = 48, n_train: int = 48, n_test: int = 16, seed: int = 0) ->
 
 
 if __name__ == "__main__":
-    jobs = {"forecasting": forecasting, "speech": speech, "video": video}
-    for name in sys.argv[1:] or list(jobs):
-        jobs[name]()
+    jobs = {"forecasting": forecasting, "speech": speech, "video": video, "vega": vega}
+    args = sys.argv[1:]
+    if args[:1] == ["vega"]:
+        vega(*args[1:2])
+    else:
+        for name in args or [j for j in jobs if j != "vega"]:
+            jobs[name]()

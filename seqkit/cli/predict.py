@@ -92,7 +92,7 @@ def predict(model, input, texts, output, fmt, force, provider, batch_size, beam,
     import time
 
     from seqkit.runtime.model import load
-    from seqkit.runtime.readers import read_samples
+    from seqkit.runtime.readers import forecast_times, read_samples
 
     if (input is None) == (not texts):
         raise SeqkitError("give either INPUT (a file or folder of samples) or --text, not both and not neither")
@@ -118,6 +118,9 @@ def predict(model, input, texts, output, fmt, force, provider, batch_size, beam,
         results = served.predict(samples, batch_size, sources,
                                  progress=lambda done, total: bar.update(task, completed=done))
     records = [{"sample": i, "source": s, **r} for i, (s, r) in enumerate(zip(sources, results))]
+    times = forecast_times(input, served) if input is not None else None
+    for record, stamps in zip(records, times or []):
+        record["time"] = stamps  # the timestamps being forecast (forecasting models with a time column)
     _write(records, output, fmt, served.provider, start)
 
 

@@ -204,6 +204,8 @@ def evaluate(runs, data, split, batch_size, device, backtest, stride, no_plots, 
             out.print(per_class_table("per class", result["per_class"]))
         for name, signature in (result.get("signatures") or {}).items():  # sacrebleu's (translation)
             out.print(f"{name} signature: {signature}")
+        for note in result.get("notes", []):
+            out.print(note)
         for path in result.get("plots", []):
             out.print(f"wrote {path}")
         return
@@ -229,6 +231,8 @@ def _print_backtest(run, data, split, stride, device, no_plots, as_json) -> None
     split = result.get("data", {}).get("split", split)  # without --data: the split the run records
     title = (f"{run} backtest on {result.get('source', data)} ({split}): {result['origins']} origins every "
              f"{stride} step(s), horizon {result['horizon']}; each forecast scored, then averaged")
+    if "first_origin_time" in result:
+        title += f"; first forecasts {result['first_origin_time']} .. {result['last_origin_time']}"
     model = result["scores"].pop("model")
     out.print(metrics_table(title, model, {}, result["scores"]))
     result["scores"]["model"] = model

@@ -29,11 +29,25 @@ def _save(fig, path: Path) -> None:
     atomic_write(Path(path), buf.getvalue())
 
 
+def _time_axis(ax, time_label, time_name: str) -> None:
+    """Label the x axis (step numbers) with timestamps: ``time_label(step)`` -> str, or step numbers if None."""
+    if time_label is None:
+        ax.set_xlabel("step")
+        return
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: time_label(int(round(v)))))
+    ax.set_xlabel(time_name)
+
+
 def forecast_plot(path: Path, data, starts: np.ndarray, forecasts: Mapping[str, np.ndarray], columns: Sequence[str],
-                  horizon: int, title: str) -> None:
+                  horizon: int, title: str, time_label=None, time_name: str = "time",
+                  bands: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
     """Actual values (and the context before the first window) against forecasts ``{name: [windows, horizon,
     features]}``, drawn from every ``horizon``-th window so that the forecasts tile the period; one panel per
-    feature (at most 4)."""
+    feature (at most 4). ``time_label(step)`` writes the x axis as timestamps; ``bands`` ``{name: (low, high)}``
+    (each like a forecast) shades a prediction interval around the forecast of that name."""
     series = getattr(data, "series", None)
     shown = list(range(0, len(starts), horizon))
     panels = min(len(columns), 4)
@@ -51,13 +65,18 @@ def forecast_plot(path: Path, data, starts: np.ndarray, forecasts: Mapping[str, 
         for k, (name, pred) in enumerate(forecasts.items()):
             style = {"color": f"C{k}", "linestyle": "-" if k == 0 else "--", "linewidth": 1.4 if k == 0 else 1.0}
             for n, i in enumerate(shown):
-                ax.plot(np.arange(starts[i], starts[i] + horizon), pred[i, :, j], label=name if n == 0 else None,
-                        **style)
+                steps = np.arange(starts[i], starts[i] + horizon)
+                ax.plot(steps, pred[i, :, j], label=name if n == 0 else None, **style)
+                if bands and name in bands:
+                    low, high = bands[name]
+                    ax.fill_between(steps, low[i, :, j], high[i, :, j], color=f"C{k}", alpha=0.2, linewidth=0,
+                                    label=f"{name} interval" if n == 0 else None)
         ax.axvline(starts[0], color="grey", linewidth=0.8, linestyle=":")
         ax.set_ylabel(columns[j])
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize=8)
-    axes[-1].set_xlabel("step")
+    for ax in axes:
+        _time_axis(ax, time_label, time_name)
     fig.suptitle(title)
     _save(fig, path)
 

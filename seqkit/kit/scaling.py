@@ -102,3 +102,24 @@ def check_scaling(mean: Sequence, std: Sequence, size: int | None = None, per: s
     for i, v in enumerate(std):
         if not (math.isfinite(v) and v > 0):
             raise ConfigError(f"std[{i}] is {v}; std entries must be finite and > 0 (the model divides by them)")
+
+
+class MeanScale(nn.Module):
+    """DeepAR's mean scaling: each window ``[batch, time, F]`` divided by its own mean absolute value per feature
+    (floored at ``floor``), so series of any level share one model; :meth:`scale` gives that divisor
+    ``[batch, 1, F]`` for mapping forecasts back. Nothing is learnt or stored: it works for unseen series."""
+
+    def __init__(self, floor: float = 1e-6):
+        super().__init__()
+        self.floor = floor
+
+    def scale(self, x):
+        return x.abs().mean(dim=-2, keepdim=True).clamp_min(self.floor)
+
+    def forward(self, x):
+        return x / self.scale(x)
+
+
+def mean_scale(x: np.ndarray, floor: float = 1e-6) -> np.ndarray:
+    """:class:`MeanScale`'s divisor for numpy windows ``[..., time, F]`` -> ``[..., 1, F]``."""
+    return np.maximum(np.abs(x).mean(axis=-2, keepdims=True), floor)

@@ -98,28 +98,77 @@ def _table(p: Path, model) -> tuple[list, list]:
             if not (row.get(column) or "").strip():
                 raise InputError(f"{p} line {line}: column '{column}' is empty; fill it or drop the row")
         return [row[column] for _, row in rows], [f"{p} line {line}" for line, _ in rows]
-    if meta.get("columns"):  # one series, a row per step (forecasting)
+    if meta.get("columns"):  # forecasting: one series a row per step, or many (long format, id_column)
         columns = [c for c in meta["columns"] if c in header]
         if len(columns) != len(meta["columns"]):
             missing = [c for c in meta["columns"] if c not in header]
             raise SeqkitError(f"{p}: no column {', '.join(map(repr, missing))} in the header ({', '.join(header)}); "
                               f"the model forecasts {', '.join(meta['columns'])}")
-        lookback = int(meta.get("lookback") or len(rows))
-        values = np.empty((len(rows), len(columns)), dtype=np.float64)
-        for i, (line, row) in enumerate(rows):
-            for j, c in enumerate(columns):
-                try:
-                    values[i, j] = float(row[c])
-                except (TypeError, ValueError):
-                    raise InputError(f"{p} line {line}: column {c!r} is {row[c]!r}, not a number") from None
-        first = rows[max(0, len(rows) - lookback)][0]
-        return [values[-lookback:]], [f"{p} lines {first}-{rows[-1][0]} (the last {min(lookback, len(rows))} steps)"]
+        samples, sources = [], []
+        for key, group in _series_groups(p, rows, header, meta).items():
+            lookback = int(meta.get("lookback") or len(group))
+            group = group[-lookback:]
+            values = np.empty((len(group), len(columns)), dtype=np.float64)
+            for i, (line, row) in enumerate(group):
+                for j, c in enumerate(columns):
+                    try:
+                        values[i, j] = float(row[c])
+                    except (TypeError, ValueError):
+                        raise InputError(f"{p} line {line}: column {c!r} is {row[c]!r}, not a number") from None
+            samples.append(values)
+            series = f" series {key!r}" if meta.get("id_column") else ""
+            sources.append(f"{p}{series} lines {group[0][0]}-{group[-1][0]} (the last {len(group)} steps)")
+        return samples, sources
     samples, sources = [], []
     for line, row in rows:
         sample = {k: _json_cell(v, p, line, k) for k, v in row.items() if k is not None}
         samples.append(sample if len(sample) > 1 else next(iter(sample.values())))
         sources.append(f"{p} line {line}")
     return samples, sources
+
+
+def _series_groups(p: Path, rows: list, header: list, meta: dict) -> dict[str, list]:
+    """The rows of each series (a model trained on many records its ``id_column``), in file order."""
+    id_column = meta.get("id_column")
+    if not id_column:
+        return {"": rows}
+    if id_column not in header:
+        raise SeqkitError(f"{p}: no column {id_column!r} in the header ({', '.join(header)}); the model forecasts "
+                          f"each series named in it (long format)")
+    groups: dict[str, list] = {}
+    for line, row in rows:
+        groups.setdefault(str(row[id_column]), []).append((line, row))
+    return groups
+
+
+def forecast_times(path: str | Path, model) -> list[list[str]] | None:
+    """The timestamps each forecast of :func:`read_samples` (``path``, a forecasting model's CSV) is for: the
+    ``horizon`` times after the file's last, by the frequency the model recorded; None when the model or the file
+    has no time column. A gap or duplicate in the file's times is an error naming the line."""
+    from seqkit.runtime.times import Frequency, parse
+
+    meta = model.task_metadata
+    time = meta.get("time") or {}
+    p = Path(path)
+    if not time.get("column") or p.is_dir() or p.suffix.lower() not in (".csv", ".tsv"):
+        return None
+    with open(p, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f, delimiter="\t" if p.suffix.lower() == ".tsv" else ",")
+        header = list(reader.fieldnames or [])
+        if time["column"] not in header:
+            return None
+        rows = [(reader.line_num, row) for row in reader]
+    recorded = Frequency.from_dict(time)
+    out = []
+    for key, group in _series_groups(p, rows, header, meta).items():
+        name = f"{p} (series {key!r})" if key else str(p)
+        index = parse([r[time["column"]] for _, r in group], [line for line, _ in group], name, time["column"])
+        if (index.freq.unit, index.freq.step) != (recorded.unit, recorded.step) and len(group) > 1:
+            raise SeqkitError(f"{name}: its times are {index.freq.name()}, the model was trained on a series "
+                              f"{recorded.name()}; give the model data of its own frequency")
+        index.freq = Frequency(recorded.unit, recorded.step, recorded.style if len(group) == 1 else index.freq.style)
+        out.append(index.after(int(meta.get("horizon") or 1)))
+    return out
 
 
 def _json_cell(value: str, p: Path, line: int, column: str) -> Any:

@@ -22,13 +22,17 @@ forecast: a linear autoregressive path past the cell (LSTNet's "highway"), learn
 cell models what the linear part misses and level and trend extrapolate. ``skip_init=ridge`` (default) starts that
 path at the ridge AR fit of the training windows; ``window_norm`` feeds the cell level-free steps.
 
-Data: built-in ``sunspots``, ``co2``, ``airline``, ``macro`` (seqkit/datasets/forecasting/README.md), or a CSV
-with a header and numeric columns (``columns`` picks them; by default every column but a leading time column).
+Data: built-in ``sunspots``, ``co2``, ``airline``, ``macro``, ``seattle-weather``, ``us-employment`` (a panel)
+(seqkit/datasets/forecasting/README.md), or a CSV with a header and numeric columns (``columns`` picks them; by
+default every column but a leading time column). The time column's timestamps (``time_column``; frequency
+inferred, a gap or duplicate an error naming the line) label plots, backtests and predictions. ``quantiles``
+adds a quantile head (pinball loss; a ``quantiles`` output) scored by weighted quantile loss and coverage
+against a split-conformal linear AR. ``id_column``: a long-format table of many series, one global model with
+mean scaling inside it, scored per series and averaged the M4 way (docs/tasks.md, "Dates, intervals, many
+series").
 """
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,16 +41,19 @@ import torch
 from torch import nn
 
 from seqkit import hookimpl
+from seqkit.builtin.tasks.forecast_scoring import ForecastScoring
+from seqkit.builtin.tasks.forecast_windows import Windows, items
 from seqkit.core.task import Dataset, Task, TensorSpec, packaged_file
 from seqkit.errors import ConfigError, SeqkitError
-from seqkit.kit.baselines import Ridge, forecast_errors, forecast_scores, mase_scale
+from seqkit.kit.baselines import Ridge, forecast_errors, mase_scale
 from seqkit.kit.heads import pool
-from seqkit.kit.readers import read_table
-from seqkit.kit.scaling import Standardize, check_scaling, mean_std
+from seqkit.kit.intervals import median_index
+from seqkit.kit.scaling import MeanScale, Standardize, check_scaling, mean_scale, mean_std
 
 SPLITS = ("train", "test", "all")  # chronological: test is the held-out tail; all: every window
-SEASONS = {"sunspots": 11, "co2": 12, "airline": 12, "macro": 4}  # the seasonal-naive period of each dataset
-TIME_COLUMN = re.compile(r"^(date|time|timestamp|year|month|quarter|week|day|period|index|t)$", re.I)
+SEASONS = {"sunspots": 11, "co2": 12, "airline": 12, "macro": 4,  # the seasonal-naive period of each dataset
+           "seattle-weather": 7, "us-employment": 1}
+PANELS = {"us-employment": "sector"}  # the id column of a built-in dataset of many series
 
 
 @dataclass
@@ -60,33 +67,29 @@ class ForecastingConfig:
     linear_skip: bool = True       # add a linear map of the window to the forecast (past the cell)
     skip_init: str = "ridge"       # ridge: start the linear map at the ridge AR fit of the training windows; zeros
     window_norm: bool = False      # feed the cell each step minus the window's last step (level-free)
+    time_column: str = ""          # timestamps; empty: a leading date/month/year.. column; none: row numbers
+    quantiles: list[float] = field(default_factory=list)  # e.g. [0.1, 0.5, 0.9]: a quantile head (pinball loss)
+    id_column: str = ""            # long format: the column naming each row's series (many series, one model)
+    scaling: str = ""              # standard (training mean/std) or mean (each window by its mean |x|, DeepAR);
+                                   # empty: standard for one series, mean for several
     # learned by fit() from the training split
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
     mase_scale: list[float] = field(default_factory=list)  # per feature: mean |y[t] - y[t - season]| on training
     train_source: str = ""         # the training data's dataset name or path (recorded by load_data; baselines)
+    frequency: dict = field(default_factory=dict)  # the time column's (runtime.times.Frequency.to_dict); {}: none
 
 
-class Windows:
-    """Windows over ``series`` [steps, features]: item i is (inputs [lookback, F], targets [horizon, F]) with the
-    targets starting at step ``starts[i]``."""
-
-    def __init__(self, series: np.ndarray, starts, lookback: int, horizon: int, columns: list[str], name: str):
-        self.series, self.starts = series, np.asarray(starts, dtype=np.int64)
-        self.lookback, self.horizon, self.columns, self.name = lookback, horizon, columns, name
-
-    def __len__(self):
-        return len(self.starts)
-
-    def __getitem__(self, i):
-        s = int(self.starts[i])
-        return self.series[s - self.lookback: s], self.series[s: s + self.horizon]
+def _scaler(config: ForecastingConfig):
+    if config.scaling == "mean":
+        return MeanScale()
+    return Standardize(config.mean, config.std) if config.mean else None
 
 
 class _Encoder(nn.Module):
     def __init__(self, config: ForecastingConfig):
         super().__init__()
-        self.scale = Standardize(config.mean, config.std) if config.mean else None
+        self.scale = _scaler(config)
         self.window_norm = config.window_norm
 
     def forward(self, series):
@@ -107,7 +110,17 @@ class _Head(nn.Module):
         self.horizon, self.features, self.lookback = config.horizon, config.num_features, config.lookback
         self.window_norm = config.window_norm
         self.proj = nn.Linear(in_size, config.horizon * config.num_features)
-        self.scale = Standardize(config.mean, config.std) if config.mean else None
+        self.quantiles = list(config.quantiles)
+        if self.quantiles:  # offsets of each quantile from the point path, started at a normal's (std of errors)
+            from statistics import NormalDist
+
+            self.qproj = nn.Linear(in_size, config.horizon * config.num_features * len(self.quantiles))
+            spread = getattr(config, "_error_std", 0.5)  # left by fit(): the ridge AR's error std, standardised
+            with torch.no_grad():
+                self.qproj.weight.zero_()
+                self.qproj.bias.copy_(torch.tensor([NormalDist().inv_cdf(q) * spread for q in self.quantiles])
+                                      .repeat(config.horizon * config.num_features))
+        self.scale = _scaler(config)
         if config.linear_skip:
             self.skip = nn.Linear(config.lookback * config.num_features, config.horizon * config.num_features)
             start = getattr(config, "_skip_start", None)  # left by fit() with skip_init=ridge; never saved
@@ -126,10 +139,22 @@ class _Head(nn.Module):
             y = y + self.skip(window.reshape(b, -1)).reshape(b, self.horizon, self.features)
         elif self.window_norm:
             y = y + x[:, -1:]
-        return (y if self.scale is None else self.scale.inverse(y),)
+        if not self.quantiles:
+            return (self._back(y, series),)
+        last = pool(outputs, state, lengths, "last")
+        q = y.unsqueeze(-1) + self.qproj(last).reshape(b, self.horizon, self.features, len(self.quantiles))
+        q = self._back(q.movedim(-1, 1), series.unsqueeze(1)).movedim(1, -1)  # quantiles as a leading axis
+        return q[..., median_index(self.quantiles)], q
+
+    def _back(self, y, series):
+        """Model units -> the data's: each window times its own scale (mean scaling), or the standardisation
+        undone."""
+        if isinstance(self.scale, MeanScale):
+            return y * self.scale.scale(series)
+        return y if self.scale is None else self.scale.inverse(y)
 
 
-class ForecastingTask(Task):
+class ForecastingTask(ForecastScoring, Task):
     """Multivariate series window -> the next ``horizon`` steps (direct), scaling inside the model."""
 
     Config = ForecastingConfig
@@ -140,6 +165,12 @@ class ForecastingTask(Task):
         from an earlier seqkit) keeps the head it was trained with: no linear path."""
         if values.get("mean") and "linear_skip" not in values:
             values = {**values, "linear_skip": False}
+        raw = values.get("quantiles")
+        if isinstance(raw, str) and raw.strip() and not raw.strip().startswith("["):  # -T quantiles=0.1,0.5,0.9
+            try:
+                values = {**values, "quantiles": [float(v) for v in raw.split(",")]}
+            except ValueError:
+                raise ConfigError(f"quantiles must be numbers such as 0.1,0.5,0.9, got {raw!r}") from None
         return super().config_from_dict(values)
 
     def streaming_problem(self):
@@ -158,8 +189,14 @@ class ForecastingTask(Task):
         if c.season > c.lookback:
             raise ConfigError(f"season {c.season} is longer than lookback {c.lookback}: the seasonal-naive baseline "
                               f"needs one season of inputs; raise lookback to at least {c.season}")
+        if c.scaling not in ("", "standard", "mean"):
+            raise ConfigError(f"scaling must be standard or mean, got {c.scaling!r}")
         if c.skip_init not in ("zeros", "ridge"):
             raise ConfigError(f"skip_init must be zeros or ridge, got {c.skip_init!r}")
+        if c.quantiles and (len(c.quantiles) < 2 or sorted(set(c.quantiles)) != list(c.quantiles)
+                            or not all(0.0 < q < 1.0 for q in c.quantiles)):
+            raise ConfigError(f"quantiles must be two or more increasing levels in (0, 1), e.g. 0.1,0.5,0.9; got "
+                              f"{c.quantiles}")
         if not 0.0 < c.test_fraction < 1.0:
             raise ConfigError(f"test_fraction must be in (0, 1), got {c.test_fraction}")
         check_scaling(c.mean, c.std, c.num_features)
@@ -170,8 +207,13 @@ class ForecastingTask(Task):
 
     def outputs(self):
         c = self.config
-        return [TensorSpec("forecast", ("batch", c.horizon, c.num_features), "float32",
-                           "the next horizon steps, in the data's units")]
+        out = [TensorSpec("forecast", ("batch", c.horizon, c.num_features), "float32",
+                          "the next horizon steps, in the data's units" + (" (the median quantile)" if c.quantiles
+                                                                          else ""))]
+        if c.quantiles:
+            out.append(TensorSpec("quantiles", ("batch", c.horizon, c.num_features, len(c.quantiles)), "float32",
+                                  f"the forecast at quantile levels {c.quantiles}, in the data's units"))
+        return out
 
     def feature_size(self):
         return self.config.num_features
@@ -192,65 +234,85 @@ class ForecastingTask(Task):
                            "via aeon)", SPLITS, "forecasting/airline.csv"),
         "macro": Dataset("quarterly US real GDP, consumption and investment growth in % 1959-2009 (202 steps, 3 "
                          "features; statsmodels macrodata, public domain)", SPLITS, "forecasting/macro.csv"),
+        "seattle-weather": Dataset("daily Seattle weather 2012-2015: temp_max, temp_min, precipitation, wind (1461 "
+                                   "steps, 4 features; NOAA via the vega_datasets package, public domain)", SPLITS,
+                                   "forecasting/seattle_weather.csv"),
+        "us-employment": Dataset("monthly US employment (thousands, seasonally adjusted) 2006-2015 in 14 "
+                                 "supersectors: a panel of 14 series x 120 months, long format (id column sector; "
+                                 "BLS via the vega_datasets package, public domain)", SPLITS,
+                                 "forecasting/us_employment.csv"),
     }
     FILES = "a CSV file with a header and one row per step (numeric columns; -T columns=[..] picks them)"
     FILE_SPLITS = SPLITS
 
     def load_dataset(self, name, split):
+        if name in PANELS and not self.config.id_column:
+            self.config.id_column = PANELS[name]
         with packaged_file(self.DATASETS[name].file) as path:
-            return self._windows(*self.read_csv(path, name), SEASONS[name], name, split)
+            return self._windows(self.read(path, name), SEASONS[name], name, split)
 
     def load_file(self, path, split, name):
-        return self._windows(*self.read_csv(path, name), 1, name, split)
+        return self._windows(self.read(path, name), 1, name, split)
 
-    def _windows(self, series: np.ndarray, columns: list[str], season: int, source: str, split: str) -> Windows:
+    def read(self, path: Path, name: str):
+        """The :class:`~seqkit.builtin.tasks.forecast_table.Table` of a CSV (its series, columns and times)."""
+        from seqkit.builtin.tasks.forecast_table import read_series
+
+        return read_series(path, name, list(self.config.columns), self.config.time_column, self.config.id_column)
+
+    def _windows(self, table, season: int, source: str, split: str) -> Windows:
         c = self.config
+        series, columns, times = table.values, table.columns, table.times[0]
         if c.season == 0 or not c.columns:  # fixed by the first data loaded: training data
             c.season, c.columns = c.season or season, c.columns or columns
             self.validate()
-        n = len(series)
-        tail = n - int(round(n * c.test_fraction))
-        lo, hi = {"train": (c.lookback, tail - c.horizon), "test": (max(tail, c.lookback), n - c.horizon),
-                  "all": (c.lookback, n - c.horizon)}[split]
-        if hi < lo:
-            raise SeqkitError(f"{source}: {n} steps leave no {split} window of lookback {c.lookback} + horizon "
+        if not c.time_column:  # likewise: the time column and its frequency
+            c.time_column = table.time_column or "none"
+            c.frequency = times.freq.to_dict() if times is not None else {}
+        c.scaling = c.scaling or ("mean" if len(table.ids) > 1 else "standard")
+        starts, segments, kept_times, short = [], [], [], []
+        for sid, (a, b), t in zip(table.ids, table.bounds, table.times):
+            n = b - a  # each series split alone: its own held-out tail
+            tail = n - int(round(n * c.test_fraction))
+            lo, hi = {"train": (c.lookback, tail - c.horizon), "test": (max(tail, c.lookback), n - c.horizon),
+                      "all": (c.lookback, n - c.horizon)}[split]
+            if hi < lo:
+                short.append((sid, n, tail))
+                continue
+            starts.append(np.arange(lo, hi + 1) + a)
+            segments.append((sid, a, b))
+            kept_times.append(t)
+        if not starts:
+            sid, n, tail = short[0]
+            where = f"{source} (series {sid!r})" if len(table.ids) > 1 else source
+            raise SeqkitError(f"{where}: {n} steps leave no {split} window of lookback {c.lookback} + horizon "
                               f"{c.horizon} (held-out tail: last {n - tail} steps); use a smaller lookback/horizon")
-        return Windows(series, np.arange(lo, hi + 1), c.lookback, c.horizon, columns, source)
+        return Windows(series, np.concatenate(starts), c.lookback, c.horizon, columns, source, kept_times, segments)
 
     def read_csv(self, path: Path, name: str) -> tuple[np.ndarray, list[str]]:
         """``[steps, features]`` float32 from a CSV with a header; errors name the file, line and column."""
-        rows = read_table(path, self.config.columns)
-        header = list(rows[0][1])
-        columns = list(self.config.columns) or header
-        if columns is header and len(header) > 1:
-            first = [row.get(header[0]) for _, row in rows]
-            if TIME_COLUMN.match(header[0].strip()) or not all(_is_number(v) for v in first):
-                columns = header[1:]
-        if not columns:
-            raise SeqkitError(f"{name}: no numeric columns to forecast; the header is {', '.join(header)}")
-        values = np.empty((len(rows), len(columns)), dtype=np.float32)
-        for i, (line, row) in enumerate(rows):
-            for j, col in enumerate(columns):
-                raw = row.get(col)
-                if not _is_number(raw) or not np.isfinite(float(raw)):
-                    raise SeqkitError(f"{name} line {line}: column {col!r} is {raw!r}, not a finite number; fix or "
-                                      f"fill it (forecasting needs a value at every step)")
-                values[i, j] = float(raw)
-        return values, columns
+        table = self.read(path, name)
+        return table.values, table.columns
 
     def split_validation(self, data, fraction, seed):
         """The latest ``fraction`` of windows for validation, the windows whose targets end before the first
         validation target for training: a random pick of overlapping windows would leak targets."""
         if not isinstance(data, Windows) or not fraction:
             return None
-        starts = data.starts
-        first = starts[-1] - int(round((starts[-1] - starts[0] + 1) * fraction)) + 1
-        train = starts[starts + data.horizon <= first]
-        if len(train) == 0 or first > starts[-1]:
-            raise SeqkitError(f"{data.name}: {len(starts)} training windows are too few to hold out the latest "
-                              f"{fraction:.0%} for validation; use a smaller lookback or val_fraction")
-        cut = (data.series, data.lookback, data.horizon, data.columns, data.name)
-        return Windows(cut[0], train, *cut[1:]), Windows(cut[0], starts[starts >= first], *cut[1:])
+        seg = data.segment_of(data.starts)
+        train, val = [], []
+        for k in np.unique(seg):  # per series: its latest windows
+            starts = data.starts[seg == k]
+            first = starts[-1] - int(round((starts[-1] - starts[0] + 1) * fraction)) + 1
+            mine = starts[starts + data.horizon <= first]
+            if len(mine) == 0 or first > starts[-1]:
+                raise SeqkitError(f"{data.name}: {len(starts)} training windows are too few to hold out the latest "
+                                  f"{fraction:.0%} for validation; use a smaller lookback or val_fraction")
+            train.append(mine)
+            val.append(starts[starts >= first])
+        cut = (data.lookback, data.horizon, data.columns, data.name, data.time_list, data.segments)
+        return (Windows(data.series, np.concatenate(train), *cut),
+                Windows(data.series, np.concatenate(val), *cut))
 
     def fit(self, data):
         if len(data) == 0:
@@ -258,8 +320,10 @@ class ForecastingTask(Task):
         c = self.config
         c.num_features = int(data[0][0].shape[1])
         series = getattr(data, "series", None)
-        if series is not None:  # the training part of the series itself, each step once
-            part = series[: int(data.starts[-1]) + c.horizon]
+        if series is not None:  # the training part of each series itself, each step once
+            seg = data.segment_of(data.starts)
+            part = np.concatenate([series[data.segments[k][1]: int(data.starts[seg == k].max()) + c.horizon]
+                                   for k in np.unique(seg)])
             c.mean, c.std = mean_std([part])
             c.mase_scale = mase_scale(part, c.season)
         else:
@@ -275,13 +339,23 @@ class ForecastingTask(Task):
         ``[horizon*F, lookback*F]`` and bias: left on the config object (not a field: never saved or exported) for
         :meth:`build_head` in the ``compose()`` that follows; a reloaded run gets its trained weights anyway."""
         c = self.config
-        mean, std = np.asarray(c.mean), np.asarray(c.std)
-        x = np.stack([((w - mean) / std).reshape(-1) for w, _ in _items(data)])
-        y = np.stack([((t - mean) / std).reshape(-1) for _, t in _items(data)])
-        ridge = Ridge().fit(x, y)
+        x, y = self._scaled_pairs(data)
+        ridge = Ridge().fit(x.reshape(len(x), -1), y.reshape(len(y), -1))
         weight = ridge.coef / ridge.std[:, None]
         bias = ridge.y_mean - (ridge.mean / ridge.std) @ ridge.coef
         object.__setattr__(c, "_skip_start", (weight.T.astype(np.float32), bias.astype(np.float32)))
+        object.__setattr__(c, "_error_std", float(np.sqrt(max(ridge.loo_mse, 1e-6))))
+
+    def _scaled_pairs(self, data) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs ``[n, lookback, F]`` and targets ``[n, horizon, F]`` of ``data`` in the units the model works
+        in: standardised, or each window divided by its mean |input| (``scaling=mean``)."""
+        x = np.stack([w for w, _ in items(data)]).astype(np.float64)
+        y = np.stack([t for _, t in items(data)]).astype(np.float64)
+        if self.config.scaling == "mean":
+            s = mean_scale(x)
+            return x / s, y / s
+        mean, std = np.asarray(self.config.mean), np.asarray(self.config.std)
+        return (x - mean) / std, (y - mean) / std
 
     def collate(self, samples):
         c = self.config
@@ -291,7 +365,15 @@ class ForecastingTask(Task):
                                   f"[time, {c.num_features}] -> [{c.horizon}, {c.num_features}]")
         x = torch.from_numpy(np.stack([x for x, _ in samples]).astype(np.float32))
         y = torch.from_numpy(np.stack([y for _, y in samples]).astype(np.float32))
+        if c.scaling == "mean":  # the loss works in each window's own scale: it rides with the target
+            y = torch.cat([y, torch.from_numpy(mean_scale(x.numpy()))], 1)
         return (x,), y
+
+    def _target(self, target):
+        """``(targets [b, horizon, F], per-window scale [b, 1, F] or None)`` of what :meth:`collate` returned."""
+        if self.config.scaling == "mean":
+            return target[:, :self.config.horizon], target[:, self.config.horizon:]
+        return target, None
 
     def _scale(self) -> torch.Tensor:
         if getattr(self, "_std", None) is None:
@@ -299,8 +381,15 @@ class ForecastingTask(Task):
         return self._std
 
     def loss(self, outputs, target):
-        """Mean squared error in standardised units (every feature counts alike)."""
-        std = self._scale().to(target.device)
+        """Mean squared error in standardised units (every feature counts alike); with ``quantiles`` the mean
+        pinball loss of the quantile forecasts, in the same units."""
+        target, window_scale = self._target(target)
+        std = self._scale().to(target.device) if window_scale is None else window_scale
+        if self.config.quantiles:
+            from seqkit.kit.intervals import pinball
+
+            levels = torch.tensor(self.config.quantiles, dtype=outputs[1].dtype, device=target.device)
+            return pinball(outputs[1] / std.unsqueeze(-1), target / std, levels)
         return (((outputs[0] - target) / std) ** 2).mean()
 
     def scale_of_errors(self) -> list[float]:
@@ -309,147 +398,31 @@ class ForecastingTask(Task):
 
     def metrics(self, outputs, target):
         """Batch means of the per-element terms of MAE, MSE, sMAPE and MASE (RMSE is whole-set: see report)."""
+        target = self._target(target)[0]
         terms = forecast_errors(outputs[0].detach().cpu().double().numpy(), target.cpu().double().numpy(),
                                 self.scale_of_errors())
-        return {k: float(v.mean()) for k, v in terms.items()}
+        out = {k: float(v.mean()) for k, v in terms.items()}
+        if self.config.quantiles:
+            from seqkit.kit.intervals import interval_scores
+
+            out["coverage"] = interval_scores(outputs[1].detach().cpu().numpy(), target.cpu().numpy(),
+                                              self.config.quantiles)["coverage"]
+        return out
 
     def main_metric(self):
         return ("mae", "min")
 
-    def seasonal_naive(self, x: np.ndarray) -> np.ndarray:
-        """Forecast ``[horizon, F]`` from inputs ``x`` ``[lookback, F]``: step h repeats step h - season."""
-        m = self.config.season or 1
-        return x[len(x) - m + np.arange(self.config.horizon) % m]
-
-    def baseline(self, train, test):
-        """Seasonal naive on ``test`` (needs no training data): MAE, MSE, RMSE, sMAPE, MASE."""
-        if not len(test):
-            return {}
-        return self._scores(np.stack([self.seasonal_naive(x) for x, _ in _items(test)]), test)
-
-    def _scores(self, pred: np.ndarray, data) -> dict[str, float]:
-        return forecast_scores(pred, np.stack([y for _, y in _items(data)]), self.scale_of_errors())
-
-    def drift(self, data, i: int) -> np.ndarray:
-        """Drift forecast for window ``i``: the last value plus ``h`` times the average step change of the series
-        from its first step (of ``data.series`` when there is one, else of the window) to the window's end."""
-        x, _ = data[i]
-        if isinstance(data, Windows):
-            x = data.series[: int(data.starts[i])]
-        slope = (x[-1] - x[0]) / max(len(x) - 1, 1)
-        return x[-1] + np.arange(1, self.config.horizon + 1)[:, None] * slope
-
-    def fit_linear_ar(self, train) -> Ridge:
-        """Ridge regression of the ``horizon`` targets on the flattened ``lookback`` window, on ``train``."""
-        return Ridge().fit(np.stack([x.reshape(-1) for x, _ in _items(train)]),
-                           np.stack([y for _, y in _items(train)]))
-
-    def recorded_linear_ar(self) -> Ridge | None:
-        """:meth:`fit_linear_ar` on :meth:`training_data`, or None without them: read and fitted once per task
-        object and config, then shared by :meth:`baselines`, :meth:`plots` and :meth:`backtest` (an ``evaluate``
-        calls two of them)."""
-        key = json.dumps(self.config_dict(), sort_keys=True, default=str)
-        cached = getattr(self, "_recorded_ar", None)
-        if cached is None or cached[0] != key:
-            train = self.training_data()
-            if train is None or not len(train):
-                return None  # not cached: the data may be readable later (a reader set, a file put back)
-            cached = self._recorded_ar = (key, self.fit_linear_ar(train))
-        return cached[1]
-
-    def baselines(self, train, test):
-        """Seasonal naive, drift and linear AR (fitted on ``train``, or on the recorded training split)."""
-        if not len(test):
-            return {}
-        out = {"seasonal naive": self.baseline(train, test),
-               "drift": self._scores(np.stack([self.drift(test, i) for i in range(len(test))]), test)}
-        if train is None:
-            ar = self.recorded_linear_ar()
-        else:
-            ar = self.fit_linear_ar(train) if len(train) else None
-        if ar is not None:
-            out["linear AR"] = self._scores(ar.predict(np.stack([x.reshape(-1) for x, _ in _items(test)])), test)
-        return out
-
-    def report(self, outputs, target, data):
-        """Whole-set MAE, MSE, RMSE, sMAPE and MASE."""
-        return forecast_scores(outputs[0], target, self.scale_of_errors())
-
-    def plots(self, outputs, target, data, folder, name):
-        """``forecast-NAME.png``: actual values against the model's forecasts from every ``horizon``-th window (and
-        the linear AR baseline's, where the training split is recorded)."""
-        from seqkit.kit.plots import forecast_plot
-
-        c = self.config
-        recorded = self.recorded_linear_ar()
-        ar = recorded.predict(np.stack([x.reshape(-1) for x, _ in _items(data)])) if recorded is not None else None
-        starts = np.asarray(getattr(data, "starts", np.arange(len(data))))
-        path = Path(folder) / f"forecast-{name}.png"
-        forecast_plot(path, data, starts, {"model": outputs[0], **({"linear AR": ar} if ar is not None else {})},
-                      c.columns or [f"feature {j}" for j in range(c.num_features)], c.horizon,
-                      f"{name}: forecasts from every {c.horizon}th window")
-        return [path]
-
-    def backtest(self, predict, data, stride=1, folder=None, name="data"):
-        """Rolling origin over ``data`` (the test period): a forecast from every ``stride``-th window start, by
-        the model and each baseline (all fitted on the training split only: darts' ``retrain=False``); each
-        forecast scored alone, then averaged over origins (darts' ``backtest``), plus MAE and RMSE per lead time."""
-        if stride < 1:
-            raise SeqkitError(f"backtest stride must be >= 1, got {stride}")
-        picks = list(range(0, len(data), stride))
-        if not picks:
-            raise SeqkitError("no windows to backtest")
-        windows = [data[i] for i in picks]
-        actual = np.stack([y for _, y in windows])
-        model = []
-        for lo in range(0, len(windows), 64):
-            inputs, _ = self.collate(windows[lo:lo + 64])
-            model.append(predict(inputs)[0])
-        forecasts = {"model": np.concatenate(model),
-                     "seasonal naive": np.stack([self.seasonal_naive(x) for x, _ in windows]),
-                     "drift": np.stack([self.drift(data, i) for i in picks])}
-        recorded = self.recorded_linear_ar()
-        if recorded is not None:
-            forecasts["linear AR"] = recorded.predict(np.stack([x.reshape(-1) for x, _ in windows]))
-        scale = self.scale_of_errors()
-        starts = np.asarray(getattr(data, "starts", np.arange(len(data))))
-        result = {"origins": len(picks), "stride": stride, "horizon": self.config.horizon,
-                  "first_origin": int(starts[picks[0]]), "last_origin": int(starts[picks[-1]]), "scores": {},
-                  "by_lead_time": {}}
-        for model_name, pred in forecasts.items():
-            per_origin = [forecast_scores(p, a, scale) for p, a in zip(pred, actual)]
-            result["scores"][model_name] = {k: float(np.mean([s[k] for s in per_origin])) for k in per_origin[0]}
-            err = pred - actual
-            result["by_lead_time"][model_name] = {"mae": np.abs(err).mean(axis=(0, 2)).tolist(),
-                                                  "rmse": np.sqrt((err ** 2).mean(axis=(0, 2))).tolist()}
-        if folder is not None:
-            from seqkit.kit.plots import lead_time_plot
-
-            path = Path(folder) / f"backtest-{name}.png"
-            lead_time_plot(path, result["by_lead_time"], "mae",
-                           f"{name}: MAE by lead time, {len(picks)} origins every {stride} step(s)")
-            result["plots"] = [str(path)]
-        return result
-
     def metadata(self):
         c = self.config
         return {"columns": list(c.columns), "lookback": c.lookback, "horizon": c.horizon, "season": c.season,
+                **({"time": {"column": c.time_column, **c.frequency}} if c.frequency else {}),
+                **({"quantiles": list(c.quantiles)} if c.quantiles else {}),
+                **({"id_column": c.id_column} if c.id_column else {}),
                 "scaling": {"mean": c.mean, "std": c.std, "learned_on": "training split only",
                             "applied": "inside the model: the encoder standardises, the head maps back; feed and "
-                                       "read raw values"}}
-
-
-def _items(data):
-    """The (inputs, targets) pairs of windows or a list of them."""
-    return (data[i] for i in range(len(data)))
-
-
-def _is_number(value) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True
+                                       "read raw values"} if c.scaling != "mean" else
+                {"kind": "mean", "applied": "inside the model: each window divided by its own mean |value| per "
+                                            "column (DeepAR), the forecast multiplied back; feed and read raw values"}}
 
 
 @hookimpl
