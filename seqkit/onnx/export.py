@@ -87,6 +87,7 @@ def metadata(composition: Composition, opset: int) -> dict[str, str]:
         "inputs": [s.to_dict() for s in task.inputs()],
         "outputs": [s.to_dict() for s in task.outputs()],
         "task_metadata": task.metadata(),
+        "fitted": dict(task.fitted),  # what fit() learnt (Task.fitted), also inside config
         "exporter": f"torch.onnx.export(dynamo=True), torch {torch.__version__}, opset {opset}",
     }
     return {META_PREFIX + k: json.dumps(v, sort_keys=True) for k, v in values.items()}

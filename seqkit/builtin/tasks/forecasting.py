@@ -43,6 +43,7 @@ from seqkit.kit.baselines import Ridge, forecast_errors, forecast_scores, mase_s
 from seqkit.kit.heads import pool
 from seqkit.kit.readers import read_table
 from seqkit.kit.scaling import Standardize, check_scaling, mean_std
+from seqkit.kit.skip import skip_start
 
 SPLITS = ("train", "test", "all")  # chronological: test is the held-out tail; all: every window
 SEASONS = {"sunspots": 11, "co2": 12, "airline": 12, "macro": 4}  # the seasonal-naive period of each dataset
@@ -102,7 +103,7 @@ class _Head(nn.Module):
 
     uses_inputs = True
 
-    def __init__(self, in_size: int, config: ForecastingConfig):
+    def __init__(self, in_size: int, config: ForecastingConfig, start: tuple | None = None):
         super().__init__()
         self.horizon, self.features, self.lookback = config.horizon, config.num_features, config.lookback
         self.window_norm = config.window_norm
@@ -110,7 +111,6 @@ class _Head(nn.Module):
         self.scale = Standardize(config.mean, config.std) if config.mean else None
         if config.linear_skip:
             self.skip = nn.Linear(config.lookback * config.num_features, config.horizon * config.num_features)
-            start = getattr(config, "_skip_start", None)  # left by fit() with skip_init=ridge; never saved
             with torch.no_grad():
                 self.skip.weight.copy_(torch.as_tensor(start[0]) if start else torch.zeros_like(self.skip.weight))
                 self.skip.bias.copy_(torch.as_tensor(start[1]) if start else torch.zeros_like(self.skip.bias))
@@ -131,6 +131,8 @@ class _Head(nn.Module):
 
 class ForecastingTask(Task):
     """Multivariate series window -> the next ``horizon`` steps (direct), scaling inside the model."""
+
+    CAPABILITIES = frozenset({"baselines", "report", "plots", "backtest", "streaming"})
 
     Config = ForecastingConfig
 
@@ -180,7 +182,8 @@ class ForecastingTask(Task):
         return _Encoder(self.config)
 
     def build_head(self, cell_output_size):
-        return _Head(cell_output_size, self.config)
+        # the skip path's start, left by fit() with skip_init=ridge (never saved; a saved run loads its weights)
+        return _Head(cell_output_size, self.config, skip_start(self))
 
     # -- data ---------------------------------------------------------------------------------------------
     DATASETS = {
@@ -272,8 +275,8 @@ class ForecastingTask(Task):
 
     def _start_skip_from_ridge(self, data) -> None:
         """The ridge AR fit of the training windows in standardised units, as the skip path's starting weights
-        ``[horizon*F, lookback*F]`` and bias: left on the config object (not a field: never saved or exported) for
-        :meth:`build_head` in the ``compose()`` that follows; a reloaded run gets its trained weights anyway."""
+        ``[horizon*F, lookback*F]`` and bias: left in ``self.prepared`` (never saved or exported) for
+        :meth:`build_head` in the ``compose()`` of this fitted task; a reloaded run gets its trained weights."""
         c = self.config
         mean, std = np.asarray(c.mean), np.asarray(c.std)
         x = np.stack([((w - mean) / std).reshape(-1) for w, _ in _items(data)])
@@ -281,7 +284,7 @@ class ForecastingTask(Task):
         ridge = Ridge().fit(x, y)
         weight = ridge.coef / ridge.std[:, None]
         bias = ridge.y_mean - (ridge.mean / ridge.std) @ ridge.coef
-        object.__setattr__(c, "_skip_start", (weight.T.astype(np.float32), bias.astype(np.float32)))
+        self.prepared["skip_start"] = (weight.T.astype(np.float32), bias.astype(np.float32))
 
     def collate(self, samples):
         c = self.config
