@@ -146,7 +146,7 @@ def assert_task_contract(task: str | type, task_config: Any = None, *, data: Any
     unknown = set(cls.capabilities()) - set(CAPABILITIES)
     assert not unknown, f"task '{name}' declares unknown capabilities {sorted(unknown)}"
     probe = cls(cls.make_config(task_config))
-    source = data if data is not None else next(iter(cls.DATASETS), None)
+    source = data if data is not None else next(iter(cls.datasets()), None)
     assert source is not None, f"task '{name}' has no dataset: pass data= (a file or samples) to check it"
     pool = probe.load_data(source, "train") if isinstance(source, (str, Path)) else source
     assert len(pool) >= 2, f"task '{name}': the data {source!r} gave {len(pool)} samples; the check needs 2 or more"
