@@ -179,7 +179,7 @@ def test_assert_task_contract_catches_padding_that_leaks(levels):
 
 def test_language_model_exports_for_streaming_in_one_state_schema(tmp_path):
     """The language model's own state inputs are the streaming state: --streaming exports that file, proven
-    chunk by chunk, and a Stream carries h0 -> hn between calls."""
+    chunk by chunk (it failed with "too many values to unpack"), and a Stream carries h0 -> hn between calls."""
     from seqkit.cli import main
 
     path = tmp_path / "lm.onnx"
@@ -198,3 +198,6 @@ def test_language_model_exports_for_streaming_in_one_state_schema(tmp_path):
     parts = [stream.run({"tokens": tokens[:, a:b]}) for a, b in ((0, 5), (5, 6), (6, 12))]
     np.testing.assert_allclose(np.concatenate([p["logits"] for p in parts], 1), whole["logits"], atol=1e-5)
     np.testing.assert_allclose(parts[-1]["hn"], whole["hn"], atol=1e-5)
+    plain = tmp_path / "plain.onnx"  # without --streaming: the same file, described in the same schema
+    seqkit.export(seqkit.compose("gru", "language-model", seqkit.CellConfig(hidden_size=8)), plain, verify=False)
+    assert load(plain).streaming["state"] == served.streaming["state"]

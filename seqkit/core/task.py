@@ -15,6 +15,7 @@ The contract has two parts (docs/plugins.md, "Task contract reference"):
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import MISSING, asdict, fields, is_dataclass
 from pathlib import Path
@@ -117,9 +118,14 @@ class Task(TaskData):
             return value
         if isinstance(value, cls.Config):
             checked = cls.config_from_dict({f.name: getattr(value, f.name) for f in fields(value) if f.init})
-            for key, extra in vars(value).items():  # private values fit() leaves for build_head (never saved)
-                if key.startswith("_"):
-                    object.__setattr__(checked, key, extra)
+            private = {k: v for k, v in vars(value).items() if k.startswith("_")}
+            if private:  # values a 0.1 fit() left for build_head on the config (never saved): still carried
+                warnings.warn(f"task {cls.__name__}: private config values ({', '.join(sorted(private))}) are "
+                              f"deprecated and will not be carried over in seqkit 0.4; keep what fit() learns in "
+                              f"task.fitted / task.prepared and pass the fitted task to compose()",
+                              DeprecationWarning, stacklevel=3)
+            for key, extra in private.items():
+                object.__setattr__(checked, key, extra)
             return checked
         raise ConfigError(f"task {cls.__name__} takes a {cls.Config.__name__} or a dict of its fields, got "
                           f"{type(value).__name__}")
