@@ -7,8 +7,10 @@ each with the state the previous chunk returned (zeros at first), gives what one
 gives: per-step outputs chunk by chunk, per-sequence outputs (labels, forecasts) for everything fed so far. It
 works for every cell that keeps the Cell contract (built-in native ops and ScanCell plugins alike), because the
 cell's ``forward(x, lengths, state)`` already starts from a given state; only what cannot be chunked is refused:
-bidirectional cells, and tasks whose :meth:`~seqkit.core.task.Task.streaming_problem` names a reason (a head that
-pools over the whole sequence, an encoder that looks across steps).
+bidirectional cells, tasks that do not declare the ``streaming`` capability, and tasks whose
+:meth:`~seqkit.core.task.Task.streaming_problem` names a reason (a head that pools over the whole sequence, an
+encoder that looks across steps). A task with the ``state`` capability (the language model) carries the state in
+its own inputs and outputs: its composed model is exported as it is, described in the same schema.
 
 :func:`chunk_checks` is the proof run by every streaming export (and by ``seqkit verify`` on a streaming file):
 a long padded batch fed in chunks of random sizes, each sequence of the batch with its own chunk lengths, the
