@@ -37,6 +37,7 @@ _LAZY = {
     "Composition": "seqkit.core.compose",
     "SequenceModel": "seqkit.core.compose",
     "compose": "seqkit.core.compose",
+    "Seq2SeqParts": "seqkit.core.seq2seq",
     "load_plugins": "seqkit.core.plugins",
     "Plugins": "seqkit.core.plugins",
     "ScanCell": "seqkit.onnx.lowering.scan",
@@ -68,6 +69,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from seqkit.core.hookspecs import hookimpl
     from seqkit.core.masks import lengths_mask
     from seqkit.core.plugins import Plugins, load_plugins
+    from seqkit.core.seq2seq import Seq2SeqParts
     from seqkit.core.task import Dataset, Task, TensorSpec
     from seqkit.onnx.export import export, to_onnx
     from seqkit.onnx.lowering.scan import ScanCell

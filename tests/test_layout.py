@@ -102,3 +102,80 @@ def test_serve_imports_only_the_runtime_and_mlserver():
             else:
                 assert top in {"numpy", "mlserver", "fastapi", "__future__"} or top in sys.stdlib_module_names, (
                     path.name, module)
+# -- the import table of docs/architecture.md, and no circles ---------------------------------------------------
+BASE = {"errors", "files", "_version"}  # modules every layer may import (runtime: errors only)
+
+
+def _import_table() -> dict[str, set[str]]:
+    """``{layer: allowed targets}`` from the ```imports block of docs/architecture.md."""
+    text = (ROOT.parent / "docs" / "architecture.md").read_text()
+    block = text.split("```imports\n", 1)[1].split("```", 1)[0]
+    table = {}
+    for line in block.splitlines():
+        layer, _, targets = line.partition("->")
+        table[layer.strip()] = {t.strip() for t in targets.split(",") if t.strip()}
+    return table
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in ROOT.rglob("*.py"):
+        parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "seqkit"
+
+
+def test_every_import_follows_the_table_of_docs_architecture():
+    table = _import_table()
+    assert {"cli", "training", "onnx", "builtin", "kit", "core", "runtime", "testing"} <= set(table)
+    offenders = []
+    for module, path in _modules().items():
+        layer = _layer(module)
+        if layer not in table:
+            continue  # the root, __main__ and the base modules themselves
+        allowed = table[layer] | {layer} | (BASE if layer != "runtime" else {"errors"})
+        for imported in _imported_modules(path):
+            if not imported.startswith("seqkit") or imported.startswith("."):
+                continue
+            target = imported.split(".")[1] if "." in imported else "seqkit"
+            dotted = ".".join(imported.split(".")[1:3])
+            if target not in allowed and dotted not in allowed:
+                offenders.append(f"{module} imports {imported}")
+    assert not offenders, "imports outside docs/architecture.md's table: " + "; ".join(offenders)
+
+
+def test_no_modules_import_each_other_in_a_circle():
+    """Every seqkit import (function-level ones too: a lazy import hides a circle, it does not remove it)."""
+    modules = _modules()
+    graph = {}
+    for module, path in modules.items():
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                edges |= {node.module} & set(modules)
+                edges |= {f"{node.module}.{a.name}" for a in node.names} & set(modules)
+            elif isinstance(node, ast.Import):
+                edges |= {a.name for a in node.names} & set(modules)
+        graph[module] = edges - {module}
+    done, path_stack, circles = set(), [], []
+
+    def visit(module):
+        if module in path_stack:
+            circles.append(" -> ".join(path_stack[path_stack.index(module):] + [module]))
+            return
+        if module in done:
+            return
+        path_stack.append(module)
+        for target in sorted(graph[module]):
+            visit(target)
+        path_stack.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)
+    assert not circles, f"import circles: {circles}"

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from seqkit.core.cell import Cell, CellConfig
+from seqkit.core.memory import MEMORY_SHARE, available_memory, check_size  # noqa: F401 (also from here)
 from seqkit.core.plugins import Plugins, load_plugins
 from seqkit.core.seq2seq import cell_factory
 from seqkit.core.task import Task, TensorSpec, spec_problems
@@ -32,17 +33,28 @@ class SequenceModel(nn.Module):
         self.head_uses_inputs = bool(getattr(head, "uses_inputs", False))
 
     def forward(self, *inputs):
-        encoded = self.encoder(*inputs)
-        features, lengths = encoded[0], encoded[1]
-        state = tuple(encoded[2]) if len(encoded) > 2 and encoded[2] is not None else None
-        outputs, state = self.cell(features, lengths, state)
-        if self.head_uses_inputs:
-            result = self.head(outputs, state, lengths, *inputs)
-        else:
-            result = self.head(outputs, state, lengths)
+        result, _ = self.run(inputs)
         if isinstance(result, torch.Tensor):  # tuple() of a tensor would split it along the batch axis
             raise PluginError("the task's head returned a Tensor; it must return a tuple of tensors, e.g. (logits,)")
         return tuple(result)
+
+    def run(self, inputs: tuple, state: tuple | None = None, guard=None) -> tuple[Any, tuple]:
+        """The one ``encoder -> cell -> head`` runner (forward, streaming and the contract check all use it):
+        ``(what the head returns, the cell's final state)``. ``state``: the cell's initial state (streaming);
+        None: the encoder's third item if it returns one, else zeros. ``guard(part, call)`` runs each part
+        ("encoder", "cell", "head") and may check what it returns (:func:`check_contract`)."""
+        guard = guard or _direct
+        encoded = guard("encoder", lambda: self.encoder(*inputs))
+        features, lengths = encoded[0], encoded[1]
+        if state is None and len(encoded) > 2 and encoded[2] is not None:
+            state = tuple(encoded[2])
+        outputs, new_state = guard("cell", lambda: self.cell(features, lengths, state))
+        args = (outputs, new_state, lengths, *inputs) if self.head_uses_inputs else (outputs, new_state, lengths)
+        return guard("head", lambda: self.head(*args)), new_state
+
+
+def _direct(part: str, call):
+    return call()
 
 
 @contextlib.contextmanager
@@ -68,31 +80,59 @@ class Composition:
     seed: int
 
     def config(self) -> dict[str, Any]:
-        return {"cell": self.cell_name, "cell_config": self.cell_config.to_dict(), "task": self.task_name,
-                "task_config": self.task.config_dict(), "seed": self.seed}
+        """What rebuilds it (:func:`compose_from_config`): names, options, seed, and the task's fitted values."""
+        saved = {"cell": self.cell_name, "cell_config": self.cell_config.to_dict(), "task": self.task_name,
+                 "task_config": self.task.config_dict(), "seed": self.seed}
+        if self.task.fitted:  # absent when empty: configs of runs and files that predate Task.fitted are unchanged
+            saved["fitted"] = dict(self.task.fitted)
+        return saved
 
     def translations(self) -> dict:
         return type(self.model.cell).onnx_translations()
 
 
-def compose(cell: str = "gru", task: str = "classification", cell_config: CellConfig | None = None,
-            task_config: Any = None, seed: int = 0, plugins: Plugins | None = None) -> Composition:
+def compose(cell: str = "gru", task: str | Task = "classification", cell_config: CellConfig | None = None,
+            task_config: Any = None, seed: int = 0, plugins: Plugins | None = None, *,
+            fitted: dict[str, Any] | None = None) -> Composition:
     """Build ``task encoder -> cell -> task head`` from registered names, seeded for reproducibility.
 
-    ``task_config`` is the task's Config instance or a dict of its fields. Option values are checked against
-    their declared types, the model's size against the memory there is (before anything is allocated), and the
-    result against the Cell and Task contracts on a tiny batch, so that a plugin's mistake is reported with the
-    plugin's name rather than deep inside export.
+    ``task`` is a registered name, or a task object (also accepted as ``task_config``) that
+    :meth:`~seqkit.core.task.Task.fit` prepared (what ``seqkit.training.prepare`` passes): that object is used
+    as it is -- its options, :attr:`Task.fitted` values and :attr:`Task.prepared` starts reach ``build_head()``.
+    ``task_config`` is the task's Config instance or a dict of its fields (None with a task object).
+    ``fitted``: saved :attr:`Task.fitted` values to restore (a run or file rebuilt without training data).
+    Option values are checked against their declared types, the model's size against the memory there is (before
+    anything is allocated), and the result against the Cell and Task contracts on a tiny batch, so that a
+    plugin's mistake is reported with the plugin's name rather than deep inside export.
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     plugins = plugins or load_plugins()
     cell_cls = plugins.cell(cell)
+    given = task if isinstance(task, Task) else task_config if isinstance(task_config, Task) else None
+    if given is task_config:
+        task_config = None
+    elif given is not None:
+        task = _registered_name(plugins, type(given))
     task_cls = plugins.task(task)
     cell_config = cell_cls.make_config(cell_config, name=cell)
-    task_config = task_cls.make_config(task_config, name=task)
     names = _Names(cell, cell_cls, task, task_cls)
-    task_obj = _call(names.task, "failed to build", lambda: task_cls(task_config))
+    if given is not None:
+        if task_config is not None:
+            raise ConfigError("compose() takes a task object or task_config, not both: the object's config is used")
+        if not isinstance(given, task_cls):
+            raise ConfigError(f"compose() was given a {type(given).__qualname__} object for task '{task}', whose "
+                              f"class is {task_cls.__qualname__}")
+        task_cls.make_config(given.config, name=task)  # its options checked as a config's would be
+        _call(names.task, "validate() failed", given.validate)
+        task_obj = given
+    else:
+        task_config = task_cls.make_config(task_config, name=task)
+        task_obj = _call(names.task, "failed to build", lambda: task_cls(task_config))
+    if fitted:
+        if not isinstance(fitted, dict):
+            raise ConfigError(f"the fitted values of task '{task}' must be a mapping, got {type(fitted).__name__}")
+        task_obj.fitted.update(fitted)
     feature_size = _call(names.task, "feature_size() failed", task_obj.feature_size)
     if isinstance(feature_size, bool) or not isinstance(feature_size, int) or feature_size <= 0:
         raise PluginError(f"{names.task}: feature_size() returned {feature_size!r}; it must be a positive integer "
@@ -126,9 +166,19 @@ def compose_from_config(saved: Any, plugins: Plugins | None = None, where: str =
             raise ConfigError(f"task_config must be a mapping of option names to values, got "
                               f"{type(saved['task_config']).__name__}")
         return compose(saved["cell"], saved["task"], cell_config, saved["task_config"], seed=saved.get("seed", 0),
-                       plugins=plugins)
+                       plugins=plugins, fitted=saved.get("fitted"))
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _registered_name(plugins: Plugins, cls: type) -> str:
+    """The name ``cls`` is registered under (a task object given to compose() is rebuilt later by name)."""
+    names = [name for name, entry in plugins.tasks.entries.items() if entry.obj is cls]
+    if len(names) != 1:
+        how = "is not registered" if not names else f"is registered as {', '.join(sorted(names))}"
+        raise ConfigError(f"task class {cls.__qualname__} {how}; compose() needs its one registered name to record "
+                          f"how to rebuild it (pass the name and task_config instead)")
+    return names[0]
 
 
 @dataclass
@@ -193,52 +243,6 @@ def _build(names: _Names, task_obj: Task, cell_cls: type, feature_size: int, cel
     return encoder, cell_obj, head
 
 
-# -- memory ---------------------------------------------------------------------------------------------------
-#: share of the available memory a model's parameters may take: export holds several copies (the model, the ONNX
-#: graph, its serialised bytes, onnxruntime's session)
-MEMORY_SHARE = 0.25
-def available_memory() -> int | None:
-    """Bytes of memory available now (Linux: MemAvailable; elsewhere physical pages), or None if unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def check_size(build) -> None:
-    """Build the model on PyTorch's ``meta`` device (no memory) and refuse it if its parameters would not fit.
-
-    A model that cannot be built on the meta device (some plugin code needs real values) is not checked here.
-    """
-    try:
-        with torch.device("meta"):
-            parts = build()
-    except SeqkitError:
-        raise
-    except Exception:  # meta tensors lack some operations; the real build reports real errors
-        return
-    modules = [part for part in parts if isinstance(part, nn.Module)]
-    count = sum(p.numel() for part in modules for p in part.parameters())
-    count += sum(b.numel() for part in modules for b in part.buffers())
-    need = 4 * count  # float32
-    available = available_memory()
-    if available and need > available * MEMORY_SHARE:
-        raise ConfigError(f"the model would have {count:,} parameters ({_gib(need)}), more than {MEMORY_SHARE:.0%} of "
-                          f"the {_gib(available)} of memory available (training and export hold several copies); "
-                          f"choose smaller sizes (hidden size, layers, vocabulary, embedding, classes)")
-
-
-def _gib(n: float) -> str:
-    return f"{n / 2 ** 30:.3g} GiB"
-
-
 # -- contracts ------------------------------------------------------------------------------------------------
 def check_specs(task_obj: Task, who: str) -> None:
     """The task's inputs()/outputs() are well-formed TensorSpecs with axes named batch or time."""
@@ -258,27 +262,18 @@ def check_specs(task_obj: Task, who: str) -> None:
 def check_contract(model: SequenceModel, task_obj: Task, names: _Names, batch: int = 2, time: int = 3) -> None:
     """Run the parts once on a tiny batch and blame the part that breaks the contract."""
     inputs = _call(names.task, "example_inputs() failed", lambda: task_obj.example_inputs(batch, time))
+    want = (batch, time, model.cell.input_size)
+
+    def guard(part: str, call):
+        if part == "cell":
+            return _call(names.cell, "failed on a batch of features", call)
+        value = _call(names.task, "encoder failed on example inputs" if part == "encoder" else "head failed", call)
+        if part == "encoder":
+            _check_encoded(value, want, names)
+        return value
+
     with torch.no_grad():
-        encoded = _call(names.task, "encoder failed on example inputs", lambda: model.encoder(*inputs))
-        if (not isinstance(encoded, (tuple, list)) or len(encoded) not in (2, 3)
-                or not isinstance(encoded[0], torch.Tensor)):
-            raise PluginError(f"{names.task}: the encoder returned {_describe(encoded)}; it must return (features "
-                              f"[batch, time, feature_size], lengths or None[, initial state])")
-        features, lengths = encoded[0], encoded[1]
-        initial = tuple(encoded[2]) if len(encoded) > 2 and encoded[2] is not None else None
-        want = (batch, time, model.cell.input_size)
-        if tuple(features.shape) != want:
-            if features.dim() == 3 and tuple(features.shape[:2]) == want[:2]:
-                blame = (f"feature_size() returns {want[2]} but the encoder gives {features.shape[-1]} features per "
-                         f"step; make feature_size() return what build_encoder() produces")
-            else:
-                blame = (f"the encoder gives features of shape {list(features.shape)}; expected [batch, time, "
-                         f"feature_size] = {list(want)}")
-            raise PluginError(f"{names.task}: {blame}")
-        outputs, state = _call(names.cell, "failed on a batch of features",
-                               lambda: model.cell(features, lengths, initial))
-        head_args = (outputs, state, lengths, *inputs) if model.head_uses_inputs else (outputs, state, lengths)
-        result = _call(names.task, "head failed", lambda: model.head(*head_args))
+        result, _ = model.run(inputs, guard=guard)
     declared = task_obj.outputs()
     if not isinstance(result, (tuple, list)) or not all(isinstance(r, torch.Tensor) for r in result):
         raise PluginError(f"{names.task}: the head returned {_describe(result)}; build_head()'s module must return "
@@ -292,6 +287,22 @@ def check_contract(model: SequenceModel, task_obj: Task, names: _Names, batch: i
         if list(value.shape) != expected:
             raise PluginError(f"{names.task}: output '{spec.name}' has shape {list(value.shape)} at batch={batch}, "
                               f"time={time}; outputs() declares {list(spec.shape)} = {expected}")
+
+
+def _check_encoded(encoded: Any, want: tuple, names: _Names) -> None:
+    if (not isinstance(encoded, (tuple, list)) or len(encoded) not in (2, 3)
+            or not isinstance(encoded[0], torch.Tensor)):
+        raise PluginError(f"{names.task}: the encoder returned {_describe(encoded)}; it must return (features "
+                          f"[batch, time, feature_size], lengths or None[, initial state])")
+    features = encoded[0]
+    if tuple(features.shape) != want:
+        if features.dim() == 3 and tuple(features.shape[:2]) == want[:2]:
+            blame = (f"feature_size() returns {want[2]} but the encoder gives {features.shape[-1]} features per "
+                     f"step; make feature_size() return what build_encoder() produces")
+        else:
+            blame = (f"the encoder gives features of shape {list(features.shape)}; expected [batch, time, "
+                     f"feature_size] = {list(want)}")
+        raise PluginError(f"{names.task}: {blame}")
 
 
 def _describe(value: Any) -> str:

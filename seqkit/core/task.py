@@ -3,15 +3,22 @@
 A task declares its ONNX inputs and outputs as :class:`TensorSpec` lists with *named* axes (Optimum's
 OnnxConfig idea): a string axis ("batch", "time") is dynamic in the exported file, an int is fixed. seqkit
 builds ``encoder -> cell -> head`` (see :mod:`seqkit.core.compose`); tasks never see which cell they get.
+
+The contract has two parts (docs/plugins.md, "Task contract reference"):
+
+- **the minimum** every task implements: ``Config``, ``inputs()``, ``outputs()``, ``feature_size()``,
+  ``build_encoder()``, ``build_head()``, ``collate()``, ``loss()``, ``metrics()`` and its data
+  (``DATASETS`` / ``load_dataset()`` / ``load_file()``, see :mod:`seqkit.core.data`); ``fit()``,
+  ``validate()``, ``metadata()``, ``main_metric()`` have defaults.
+- **optional capabilities**, declared in :attr:`Task.CAPABILITIES` (simonw/llm's capability flags): seqkit asks
+  :meth:`Task.can` and never compares a method with the base class's.
 """
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import MISSING, asdict, dataclass, fields, is_dataclass
-from importlib import resources
+from dataclasses import MISSING, asdict, fields, is_dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,131 +26,31 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqkit.core.data import (  # noqa: F401 (re-exported)
+    DATASETS_PACKAGE,
+    Dataset,
+    TaskData,
+    _words,
+    not_shipped,
+    packaged_file,
+)
 from seqkit.core.options import field_kinds, typed
+from seqkit.core.specs import AXES, DTYPES, KINDS, TensorSpec, sample_inputs, spec_problems  # noqa: F401 (re-exported: their home until 0.2)
 from seqkit.errors import ConfigError, SeqkitError
 
-DTYPES = {"float32": np.float32, "int64": np.int64}
-DATASETS_PACKAGE = "seqkit.datasets"  # where built-in data files are shipped (package data)
 #: the registered name of the task whose options are being checked (Task.make_config(..., name=)), for errors
 _CHECKING: ContextVar[str | None] = ContextVar("seqkit_task_checking", default=None)
 
-
-@dataclass(frozen=True)
-class Dataset:
-    """A named dataset a task offers without a network: shipped in :data:`DATASETS_PACKAGE` or generated.
-
-    ``file`` (optional) is the path of the shipped file inside that package, ``{split}`` standing for the split,
-    e.g. ``"classification/fortunes_{split}.csv"``; :meth:`Task.load_dataset` reads it with :meth:`Task.load_file`.
-
-    ``download`` (optional) marks a dataset seqkit does *not* ship (data copied from someone else's repository
-    never is): one sentence saying where a user downloads it and what to pass as ``--data`` then. ``seqkit
-    datasets`` shows it, and naming the dataset fails with one line saying it (:func:`not_shipped`).
-    """
-
-    description: str
-    splits: tuple[str, ...] = ("train", "test")
-    file: str = ""
-    download: str = ""
-
-
-def not_shipped(name: str, dataset: Dataset) -> str:
-    """The one-line error for naming ``dataset`` (``name``) whose data seqkit does not ship."""
-    return f"dataset {name!r} is not shipped with seqkit: {dataset.download}"
-
-
-@contextlib.contextmanager
-def packaged_file(relative: str) -> Iterator[Path]:
-    """A real path to ``relative`` (``"speech/japanese_vowels.npz"``) inside the datasets package, also when the
-    package is installed zipped (importlib.resources)."""
-    ref = resources.files(DATASETS_PACKAGE)
-    for part in relative.split("/"):
-        ref = ref / part
-    if not ref.is_file():
-        raise SeqkitError(f"the packaged data file {relative} is missing from {DATASETS_PACKAGE}; reinstall seqkit")
-    with resources.as_file(ref) as path:
-        yield Path(path)
-
-
-@dataclass
-class TensorSpec:
-    """One named model input or output.
-
-    ``shape`` holds axis names (dynamic) or ints (fixed). ``kind`` tells generators which values are valid:
-    ``data`` (any float), ``lengths`` (int64 in ``1..time``), ``ids`` (int64 in ``[0, high)``).
-    """
-
-    name: str
-    shape: tuple
-    dtype: str = "float32"
-    description: str = ""
-    kind: str = "data"
-    high: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["shape"] = list(self.shape)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TensorSpec:
-        return cls(**{**d, "shape": tuple(d["shape"])})
-
-
-#: names a dynamic axis may have: verification and export know how to size these
-AXES = ("batch", "time")
-KINDS = ("data", "lengths", "ids", "state")  # state: a streaming file's recurrent state
-
-
-def spec_problems(specs: list[TensorSpec]) -> list[str]:
-    """What is wrong with ``specs`` (one line each, starting with the spec's name), or an empty list."""
-    problems = []
-    for spec in specs:
-        name = f"'{spec.name}'" if isinstance(spec.name, str) and spec.name else repr(spec.name)
-        if not isinstance(spec.name, str) or not spec.name:
-            problems.append(f"{name}: the name must be a non-empty string")
-        if not isinstance(spec.shape, (tuple, list)):
-            problems.append(f"{name}: shape must be a tuple such as (\"batch\", \"time\", 3), got {spec.shape!r}")
-            continue
-        for i, axis in enumerate(spec.shape):
-            if isinstance(axis, str) and axis not in AXES:
-                problems.append(f"{name} axis {i} is named {axis!r}; a dynamic axis must be named 'batch' or 'time' "
-                                f"(fixed sizes are ints)")
-            elif not isinstance(axis, str) and (isinstance(axis, bool) or not isinstance(axis, int) or axis <= 0):
-                problems.append(f"{name} axis {i} is {axis!r}; an axis is 'batch', 'time' or a positive int")
-        if spec.dtype not in DTYPES:
-            problems.append(f"{name} has dtype {spec.dtype!r}; choose one of {', '.join(DTYPES)}")
-        if spec.kind not in KINDS:
-            problems.append(f"{name} has kind {spec.kind!r}; choose one of {', '.join(KINDS)}")
-        elif spec.kind == "lengths" and (tuple(spec.shape) != ("batch",) or spec.dtype != "int64"):
-            problems.append(f"{name} is kind 'lengths', which must be int64 of shape (\"batch\",)")
-        elif spec.kind == "ids" and (spec.dtype != "int64" or (spec.high is not None and (
-                isinstance(spec.high, bool) or not isinstance(spec.high, int) or spec.high <= 0))):
-            problems.append(f"{name} is kind 'ids', which must be int64 with high a positive int, got "
-                            f"{spec.dtype} high={spec.high!r}")
-    return problems
-
-
-def sample_inputs(specs: list[TensorSpec], sizes: dict[str, int], rng: np.random.Generator,
-                  full_lengths: bool = False) -> dict[str, np.ndarray]:
-    """Random valid inputs for ``specs`` with named axes set by ``sizes`` (e.g. {"batch": 4, "time": 9}).
-
-    Lengths are mixed (the first sample is full length) unless ``full_lengths``; padded positions hold random
-    values, so that any leak of padding into a result shows up as a mismatch.
-    """
-    out = {}
-    for spec in specs:
-        shape = tuple(sizes[a] if isinstance(a, str) else a for a in spec.shape)
-        if spec.kind == "lengths":
-            time = sizes["time"]
-            arr = np.full(shape, time, dtype=np.int64) if full_lengths else rng.integers(1, time + 1, size=shape)
-            if arr.size:
-                arr.flat[0] = time
-        elif spec.kind == "ids":
-            arr = rng.integers(0, spec.high or 2, size=shape)
-        else:
-            arr = rng.standard_normal(shape)
-        out[spec.name] = arr.astype(DTYPES[spec.dtype])
-    return out
+#: the optional capabilities a task may declare in ``CAPABILITIES``, and what each promises
+CAPABILITIES = {
+    "baselines": "baseline() / baselines(): non-recurrent scores next to the model's, also for a saved run",
+    "report": "report(): whole-set results merged into evaluate()'s (RMSE, per-class scores, ...)",
+    "plots": "plots(): PNGs of the predictions written by evaluate",
+    "backtest": "backtest(): rolling-origin evaluation (seqkit evaluate RUN --backtest)",
+    "streaming": "export --streaming: chunks with the recurrent state carried (streaming_problem() may still "
+                 "refuse one configuration)",
+    "state": "the task's own inputs/outputs carry the cell's state (state_pairs()); its file steps as it is",
+}
 
 
 def _defaults(config_cls: type) -> dict[str, Any]:
@@ -159,14 +66,41 @@ def _defaults(config_cls: type) -> dict[str, Any]:
     return out
 
 
-class Task:
-    """Base class of tasks. A subclass sets ``Config`` (a dataclass) and implements the ``build_*`` methods."""
+class Task(TaskData):
+    """Base class of tasks. A subclass sets ``Config`` (a dataclass) and implements the minimum below; optional
+    capabilities are declared in :attr:`CAPABILITIES`."""
 
     Config: ClassVar[type] = object
+    #: the optional capabilities this task has (names from :data:`CAPABILITIES`). None (a task written before
+    #: 0.2 declared them): inferred from which optional methods the class overrides, streaming included.
+    CAPABILITIES: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, config: Any = None):
         self.config = config if config is not None else self.Config()
         self.validate()
+
+    @classmethod
+    def capabilities(cls) -> frozenset[str]:
+        """The declared :attr:`CAPABILITIES` (unknown names refused), or for an undeclaring task those its
+        overridden methods imply."""
+        if cls.CAPABILITIES is not None:
+            unknown = sorted(set(cls.CAPABILITIES) - set(CAPABILITIES))
+            if unknown:
+                raise ConfigError(f"task {cls.__name__} declares unknown capabilities {', '.join(unknown)}; "
+                                  f"known: {', '.join(CAPABILITIES)}")
+            return frozenset(cls.CAPABILITIES)
+        implied = {"baselines": ("baseline", "baselines"), "report": ("report",), "plots": ("plots",),
+                   "backtest": ("backtest",), "state": ("state_pairs",)}
+        found = {name for name, methods in implied.items()
+                 if any(getattr(cls, m) is not getattr(Task, m) for m in methods)}
+        return frozenset(found | {"streaming"})
+
+    @classmethod
+    def can(cls, capability: str) -> bool:
+        """Whether this task has ``capability`` (a name of :data:`CAPABILITIES`)."""
+        if capability not in CAPABILITIES:
+            raise ValueError(f"unknown capability {capability!r}; known: {', '.join(CAPABILITIES)}")
+        return capability in cls.capabilities()
 
     @classmethod
     def config_from_dict(cls, values: dict[str, Any]) -> Any:
@@ -205,9 +139,14 @@ class Task:
             return value
         if isinstance(value, cls.Config):
             checked = cls.config_from_dict({f.name: getattr(value, f.name) for f in fields(value) if f.init})
-            for key, extra in vars(value).items():  # private values fit() leaves for build_head (never saved)
-                if key.startswith("_"):
-                    object.__setattr__(checked, key, extra)
+            private = {k: v for k, v in vars(value).items() if k.startswith("_")}
+            if private:  # values a 0.1 fit() left for build_head on the config (never saved): still carried
+                warnings.warn(f"task {cls.__name__}: private config values ({', '.join(sorted(private))}) are "
+                              f"deprecated and will not be carried over in seqkit 0.4; keep what fit() learns in "
+                              f"task.fitted / task.prepared and pass the fitted task to compose()",
+                              DeprecationWarning, stacklevel=3)
+            for key, extra in private.items():
+                object.__setattr__(checked, key, extra)
             return checked
         raise ConfigError(f"{_named(cls)} takes a {cls.Config.__name__} or a dict of its fields, got "
                           f"{type(value).__name__}")
@@ -216,9 +155,35 @@ class Task:
         return asdict(self.config)
 
     def validate(self) -> None:
-        """Raise :class:`ConfigError` for an invalid ``self.config``."""
+        """Raise :class:`ConfigError` for an invalid ``self.config`` (called by ``__init__``)."""
 
-    # -- the contract ---------------------------------------------------------------------------------
+    # -- fitted values ------------------------------------------------------------------------------------
+    @property
+    def fitted(self) -> dict[str, Any]:
+        """Values :meth:`fit` learns from the training data (a mean, a threshold, a vocabulary), JSON values by
+        name. Not an option (``-T`` cannot set them): saved with the run (config.json ``composition.fitted``) and
+        in the exported file's metadata (``seqkit.fitted``), and restored before ``build_encoder()`` /
+        ``build_head()`` when a saved run or file is rebuilt without training data."""
+        values = self.__dict__.get("_fitted")
+        if values is None:
+            values = self.__dict__["_fitted"] = {}
+        return values
+
+    @fitted.setter
+    def fitted(self, values: dict[str, Any]) -> None:
+        self.__dict__["_fitted"] = dict(values)
+
+    @property
+    def prepared(self) -> dict[str, Any]:
+        """What :meth:`fit` prepares for this training only (a head's starting weights, a baseline's fit on the
+        training data): any Python values, never saved; ``compose()`` of this fitted task hands them to
+        ``build_head()``, and training drops them once its baselines are scored."""
+        values = self.__dict__.get("_prepared")
+        if values is None:
+            values = self.__dict__["_prepared"] = {}
+        return values
+
+    # -- the minimum: model ---------------------------------------------------------------------------------
     def inputs(self) -> list[TensorSpec]:
         raise NotImplementedError
 
@@ -253,99 +218,7 @@ class Task:
                                full_lengths=full_lengths)
         return tuple(torch.from_numpy(arrays[s.name]) for s in self.inputs())
 
-    # -- data and training (used by seqkit.train; see docs/tasks.md) ------------------------------------
-    #: named built-in datasets (``{name: Dataset}``): what :meth:`datasets` lists and :meth:`load_data` dispatches
-    DATASETS: ClassVar[dict[str, Dataset]] = {}
-    #: what a user's file or folder holds, for messages and ``seqkit datasets``; "" when the task reads no files
-    FILES: ClassVar[str] = ""
-    #: the splits of a user's file (forecasting: its chronological train/test); empty: a file is read whole
-    FILE_SPLITS: ClassVar[tuple[str, ...]] = ()
-    #: how :meth:`training_data` reads the recorded source again: ``read(task, source, split)``. None:
-    #: ``task.load_data``; seqkit.training sets its reader on a saved run's task (it also reads folders of shards)
-    source_reader: Callable[[Any, str, str], Any] | None = None
-
-    @classmethod
-    def datasets(cls) -> dict[str, str]:
-        """Named built-in datasets that need no network: ``{name: one-line description}``."""
-        return {name: d.description for name, d in cls.DATASETS.items()}
-
-    @classmethod
-    def file_splits(cls, path: Path) -> tuple[str, ...]:
-        """The splits of the user's file or folder ``path``: :attr:`FILE_SPLITS` unless a task's files differ (a
-        corpus folder split at load time, next to single files read whole)."""
-        return cls.FILE_SPLITS
-
-    @classmethod
-    def dataset_splits(cls, name: str) -> tuple[str, ...] | None:
-        """The splits of dataset ``name`` (e.g. ``("train", "test")``); None when the task does not declare them
-        in :attr:`DATASETS` (a task that overrides :meth:`datasets` and :meth:`load_data` itself)."""
-        dataset = cls.DATASETS.get(name)
-        return dataset.splits if dataset is not None else None
-
-    def load_data(self, source: str | os.PathLike, split: str = "train") -> Any:
-        """A named built-in dataset or a path to the user's file(s) -> a sized, indexable collection of samples.
-
-        The base class dispatches: a name in :attr:`DATASETS` (its ``split`` checked) goes to
-        :meth:`load_dataset`, an existing path to :meth:`load_file`; anything else is a one-line error listing
-        the task's datasets. Bad data raises :class:`SeqkitError` naming the file and the row or item.
-        """
-        source = os.fspath(source)
-        if source in self.DATASETS and self.DATASETS[source].download and not Path(source).exists():
-            raise SeqkitError(not_shipped(source, self.DATASETS[source]))
-        if source in self.DATASETS and not self.DATASETS[source].download:
-            splits = self.DATASETS[source].splits
-            if split not in splits:
-                raise SeqkitError(f"dataset {source!r} has splits {_words(splits)}, not {split!r}")
-            self.record_source(source, split)
-            return self.load_dataset(source, split)
-        names = ", ".join(self.DATASETS) or "none"
-        if not Path(source).exists():
-            files = f"; or give {self.FILES}" if self.FILES else ""
-            raise SeqkitError(f"{source!r} is neither a file nor a built-in dataset of this task ({names}){files}")
-        if not self.FILES:
-            raise SeqkitError(f"this task reads no files ({source!r}); use one of its datasets: {names}")
-        file_splits = self.file_splits(Path(source))
-        if file_splits and split not in file_splits:
-            raise SeqkitError(f"{source} has splits {_words(file_splits)}, not {split!r}")
-        self.record_source(source, split)
-        return self.load_file(Path(source), split, source)
-
-    def record_source(self, source: str, split: str) -> None:
-        """Remember where the training data came from (the first ``train`` split loaded) in a ``train_source``
-        config field, when the task's Config has one: baselines of a saved run refit on it."""
-        if split == "train" and hasattr(self.config, "train_source") and not self.config.train_source:
-            self.config.train_source = str(source)
-
-    def training_data(self) -> Any | None:
-        """The training split recorded by :meth:`record_source` (``config.train_source``: all of it, the model's
-        training and validation parts), read again by a copy of this task, for the baselines of a saved run. None
-        when there is none (data handed over as samples), it is gone (a file moved) or it cannot be read."""
-        source = getattr(self.config, "train_source", "")
-        if not source or not (source in self.datasets() or Path(source).exists()):
-            return None
-        fresh = type(self)(type(self.config)(**self.config_dict()))
-        try:
-            data = (self.source_reader(fresh, source, "train") if self.source_reader is not None
-                    else fresh.load_data(source, "train"))
-            len(data)  # a lazy reader (shards) reads here: a damaged shard means no data, not a later failure
-            return data
-        except SeqkitError:  # e.g. a folder of shards with no reader for it, or a damaged shard
-            return None
-
-    def load_dataset(self, name: str, split: str) -> Any:
-        """Samples of the built-in dataset ``name`` at ``split`` (both checked). The default reads the shipped
-        ``Dataset.file`` with :meth:`load_file`; generated or specially packed datasets override this."""
-        relative = self.DATASETS[name].file
-        if not relative:
-            raise NotImplementedError(f"{type(self).__name__} must load dataset {name!r} in load_dataset()")
-        with packaged_file(relative.format(split=split)) as path:
-            return self.load_file(path, split, f"{name} ({split})")
-
-    def load_file(self, path: Path, split: str, name: str) -> Any:
-        """Samples of the user's file or folder ``path`` (``name`` is how errors call it). A task whose files
-        have splits (:attr:`FILE_SPLITS`) honours ``split``; otherwise the whole file is read."""
-        raise SeqkitError(f"this task reads no files ({name})")
-
+    # -- the minimum: training ----------------------------------------------------------------------------
     def fit(self, data: Any) -> None:
         """Learn preprocessing (vocabulary, labels, normalisation) from training data into ``self.config``."""
 
@@ -360,6 +233,25 @@ class Task:
         """Batch metrics (means over the batch); the trainer averages them weighted by batch size."""
         return {}
 
+    def main_metric(self) -> tuple[str, str]:
+        """``(metric name, "min" or "max")`` that early stopping and model selection watch on validation data."""
+        return ("loss", "min")
+
+    def stratify(self, sample: Any) -> Any:
+        """The value a validation split keeps in proportion (e.g. the class label); None: plain random split."""
+        return None
+
+    def split_validation(self, data: Any, fraction: float, seed: int) -> tuple[Any, Any] | None:
+        """``(train, validation)`` for data whose samples are not exchangeable, e.g. overlapping windows of one
+        series, where a random pick would leak (forecasting holds out the latest ``fraction``); None (default):
+        the trainer draws a seeded random fraction, stratified by :meth:`stratify`."""
+        return None
+
+    def metadata(self) -> dict[str, Any]:
+        """Extra facts for the exported file (labels, normalisation...); JSON-serialisable."""
+        return {}
+
+    # -- optional capabilities (declare them in CAPABILITIES) ---------------------------------------------
     def baseline(self, train: Any, test: Any) -> dict[str, float]:
         """The honest baseline's metrics on ``test`` (majority class, seasonal naive, ...).
 
@@ -398,29 +290,18 @@ class Task:
         raise SeqkitError(f"task {type(self).__name__} has no backtest (it is for forecasting runs); evaluate "
                           f"without --backtest")
 
-    def main_metric(self) -> tuple[str, str]:
-        """``(metric name, "min" or "max")`` that early stopping and model selection watch on validation data."""
-        return ("loss", "min")
-
-    def stratify(self, sample: Any) -> Any:
-        """The value a validation split keeps in proportion (e.g. the class label); None: plain random split."""
-        return None
-
-    def split_validation(self, data: Any, fraction: float, seed: int) -> tuple[Any, Any] | None:
-        """``(train, validation)`` for data whose samples are not exchangeable, e.g. overlapping windows of one
-        series, where a random pick would leak (forecasting holds out the latest ``fraction``); None (default):
-        the trainer draws a seeded random fraction, stratified by :meth:`stratify`."""
-        return None
-
-    def metadata(self) -> dict[str, Any]:
-        """Extra facts for the exported file (labels, normalisation...); JSON-serialisable."""
-        return {}
-
     def streaming_problem(self) -> str | None:
         """Why this task's model cannot run chunk by chunk with the recurrent state carried between calls
         (``seqkit export --streaming``), or None when it can. A head that needs the whole sequence (mean or max
         pooling) or an encoder that looks across time steps cannot; the reason is shown to the user."""
         return None
+
+    def state_pairs(self) -> list[tuple[str, str]]:
+        """Capability ``state``: ``[(state input name, state output name), ...]`` of a task whose own inputs and
+        outputs carry the cell's state (the language model's ``(h0, hn)``, ``(c0, cn)``), known after
+        ``bind_cell()``. Its exported file steps as it is; ``--streaming`` exports that same file with the
+        streaming metadata every streaming file has."""
+        return []
 
 
 def _named(cls: type) -> str:
@@ -428,9 +309,3 @@ def _named(cls: type) -> str:
     a registered name, else ``task ClassName``."""
     name = _CHECKING.get()
     return f"task {name!r}" if name else f"task {cls.__name__}"
-
-
-def _words(items) -> str:
-    """``a, b and c``."""
-    items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

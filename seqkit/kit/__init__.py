@@ -3,8 +3,8 @@ numpy baselines.
 
 The names in ``__all__`` are the public kit a plugin may use (docs/plugins.md lists each with its signature):
 import them from ``seqkit.kit``, not from the module that defines them today. Everything else under seqkit.kit
-(the linear_skip heads and starts in skip.py, plots.py, the audio and video front ends) is not public yet and may
-change without notice. Names are imported lazily: ``import seqkit.kit`` costs no torch.
+(the other skip heads, plots.py, the audio and video front ends) is not public yet and may change without
+notice. Names are imported lazily: ``import seqkit.kit`` costs no torch.
 """
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from typing import Any
 #: public name -> module that defines it
 _LAZY = {name: f"seqkit.kit.{module}" for module, names in {
     "readers": "TABLE_SUFFIXES ARRAY_SUFFIXES read_table read_arrays pad",
-    "heads": "POOLINGS pool PooledHead",
+    "heads": "POOLINGS pool PooledHead StatsSkipHead",
+    "skip": "start_from_ridge skip_start ridge_baseline",
     "labels": "Item label_order read_npz_items LabelledTask LabelledSequenceTask",
     "scaling": "Standardize mean_std",
     "baselines": "Ridge RidgeClassifier NaiveBayes pooled_statistics accuracy mase_scale forecast_scores",

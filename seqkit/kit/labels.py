@@ -19,7 +19,7 @@ from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.heads import POOLINGS, PooledHead, StatsSkipHead
 from seqkit.kit.readers import pad, read_arrays
 from seqkit.kit.scaling import check_scaling
-from seqkit.kit.skip import ridge_baseline, start_from_ridge
+from seqkit.kit.skip import ridge_baseline, skip_start, start_from_ridge
 
 
 @dataclass
@@ -78,6 +78,8 @@ class LabelledTask(Task):
     output is ``logits`` ``[batch, num_classes]`` from length-aware pooling of the cell's outputs.
     """
 
+    CAPABILITIES = frozenset({"baselines", "report", "plots", "streaming"})
+
     def outputs(self):
         return [TensorSpec("logits", ("batch", self.config.num_classes), "float32",
                            "unnormalised class scores; softmax gives probabilities")]
@@ -89,7 +91,7 @@ class LabelledTask(Task):
 
     def skip_head(self, cell_output_size):
         """The head for ``-T linear_skip=true``: :class:`PooledHead` plus the task's strong baseline as a linear
-        path past the cell, started at that baseline's fit (``fit()`` leaves it as ``config._skip_start``)."""
+        path past the cell, started at that baseline's fit (``fit()`` leaves it in ``self.prepared``)."""
         raise ConfigError(f"{type(self).__name__} has no linear_skip path")
 
     def fit_labels(self, data) -> None:
@@ -210,13 +212,13 @@ class LabelledSequenceTask(LabelledTask):
     def strong_baselines(self, train, test):
         """``ridge``: a ridge classifier on each sequence's pooled per-feature statistics (mean, std, min, max over
         its steps, and its length) of :meth:`baseline_steps`; penalty by leave-one-out on ``train``."""
-        return ridge_baseline(self.config, train, test, self.baseline_steps)
+        return ridge_baseline(self, train, test, self.baseline_steps)
 
     def skip_head(self, cell_output_size):
         """:class:`~seqkit.kit.heads.StatsSkipHead`: the ridge baseline on pooled statistics of the raw steps."""
         c = self.config
         steps, width = self.skip_steps()
-        return StatsSkipHead(cell_output_size, c.num_classes, c.pooling, width, getattr(c, "_skip_start", None),
+        return StatsSkipHead(cell_output_size, c.num_classes, c.pooling, width, skip_start(self),
                              steps)
 
     def skip_steps(self) -> tuple:
@@ -228,7 +230,7 @@ class LabelledSequenceTask(LabelledTask):
         """With ``linear_skip``: the ridge fit of the training ``data`` as the skip path's start
         (:func:`start_from_ridge`)."""
         if getattr(self.config, "linear_skip", False):
-            start_from_ridge(self.config, data, self.baseline_steps)
+            start_from_ridge(self, data, self.baseline_steps)
 
     def validate(self):
         c = self.config

@@ -12,19 +12,26 @@ import numpy as np
 from seqkit.kit.baselines import NaiveBayes, RidgeClassifier, accuracy, pooled_statistics
 
 
-def fit_pooled_ridge(train, steps=lambda x: x) -> RidgeClassifier:
-    """A :class:`RidgeClassifier` on :func:`pooled_statistics` of ``steps(item.x)``, fitted on ``train``."""
+def _same(x):
+    return x
+
+
+def fit_pooled_ridge(train, steps=None) -> RidgeClassifier:
+    """A :class:`RidgeClassifier` on :func:`pooled_statistics` of ``steps(item.x)`` (None: ``item.x`` itself),
+    fitted on ``train``."""
+    steps = steps or _same
     return RidgeClassifier().fit(np.stack([pooled_statistics(steps(s.x)) for s in train]), [s.label for s in train])
 
 
-def pooled_ridge(train, test, steps=lambda x: x, model: RidgeClassifier | None = None) -> dict[str, float]:
+def pooled_ridge(train, test, steps=None, model: RidgeClassifier | None = None) -> dict[str, float]:
     """Accuracy on ``test`` of :func:`fit_pooled_ridge` fitted on ``train`` (``model``: that fit, made already)."""
     model = model if model is not None else fit_pooled_ridge(train, steps)
+    steps = steps or _same
     predicted = model.predict(np.stack([pooled_statistics(steps(s.x)) for s in test]))
     return {"accuracy": accuracy(predicted, [s.label for s in test])}
 
 
-def ridge_start(train, labels: list[str], steps=lambda x: x, model: RidgeClassifier | None = None) -> tuple:
+def ridge_start(train, labels: list[str], steps=None, model: RidgeClassifier | None = None) -> tuple:
     """The ridge baseline (:func:`pooled_ridge`) fitted on ``train`` (``model``: that fit, made already), as
     :class:`~seqkit.kit.heads.StatsSkipHead`'s start: ``(stats mean, stats std, weight [classes, stats], bias
     [classes])``, classes in ``labels`` order."""
@@ -35,19 +42,38 @@ def ridge_start(train, labels: list[str], steps=lambda x: x, model: RidgeClassif
             ridge.y_mean[order].astype(np.float32))
 
 
-def start_from_ridge(config, data, steps=lambda x: x) -> None:
-    """``linear_skip``'s start from the ridge baseline fitted on the training ``data``: left on ``config`` as
-    ``_skip_start`` (never saved), and the fit itself, with ``data``, for :func:`ridge_baseline` on that same data
-    (train() scores it next; compose() carries the config's private values over): the ridge is fitted once."""
+def start_from_ridge(task, data, steps=None) -> None:
+    """``linear_skip``'s start from the ridge baseline fitted on the training ``data``, for ``fit()``: left in
+    ``task.prepared["skip_start"]`` (never saved; ``build_head`` of the ``compose()`` of this fitted task reads
+    it), and the fit itself, with ``data``, in ``task.prepared["ridge_fit"]`` for :func:`ridge_baseline` on that
+    same data (train() scores it next): the ridge is fitted once. ``task``: a task with ``config.labels`` (a
+    config object, as before 0.2, gets ``_skip_start`` / ``_skip_ridge`` attributes instead)."""
+    config = getattr(task, "config", task)
     model = fit_pooled_ridge(data, steps)
-    object.__setattr__(config, "_skip_start", ridge_start(data, config.labels, model=model))
-    object.__setattr__(config, "_skip_ridge", (data, model))
+    _keep(task, "skip_start", ridge_start(data, config.labels, model=model))
+    _keep(task, "ridge_fit", (data, model))
 
 
-def ridge_baseline(config, train, test, steps=lambda x: x) -> dict[str, dict[str, float]]:
+def _keep(holder, name: str, value) -> None:
+    if hasattr(holder, "prepared"):
+        holder.prepared[name] = value
+    else:
+        object.__setattr__(holder, {"skip_start": "_skip_start", "ridge_fit": "_skip_ridge"}[name], value)
+
+
+def skip_start(task):
+    """What :func:`start_from_ridge` (or a task's own ``fit()``) left for the head: ``task.prepared``, or a config
+    attribute from before 0.2; None when nothing was fitted (a saved run: its weights are loaded anyway)."""
+    prepared = getattr(task, "prepared", {})
+    return prepared["skip_start"] if "skip_start" in prepared else getattr(getattr(task, "config", task),
+                                                                          "_skip_start", None)
+
+
+def ridge_baseline(task, train, test, steps=None) -> dict[str, dict[str, float]]:
     """``{"ridge": accuracy}`` of :func:`pooled_ridge`, reusing (once) the fit :func:`start_from_ridge` left on
-    ``config`` when ``train`` is the data it was fitted on."""
-    kept = config.__dict__.pop("_skip_ridge", None)
+    ``task`` when ``train`` is the data it was fitted on."""
+    kept = (task.prepared.pop("ridge_fit", None) if hasattr(task, "prepared")
+            else task.__dict__.pop("_skip_ridge", None))
     model = kept[1] if kept is not None and kept[0] is train else None
     return {"ridge": pooled_ridge(train, test, steps, model)}
 

@@ -24,7 +24,7 @@ from seqkit.core.task import TensorSpec
 from seqkit.errors import ExportError, SeqkitError, VerificationError, causes, described, root_cause
 from seqkit.files import atomic_path
 from seqkit.onnx import DEFAULT_OPSET, LOWEST_OPSET, MIN_OPSET, TRACE_SHAPE
-from seqkit.onnx.streaming import StreamingParts, ort_runner, streaming_parts, verify_chunks
+from seqkit.onnx.streaming import StreamingParts, ort_runner, refusal, streaming_parts, verify_chunks
 from seqkit.onnx.verify import (
     META_PREFIX,
     Report,
@@ -87,6 +87,7 @@ def metadata(composition: Composition, opset: int) -> dict[str, str]:
         "inputs": [s.to_dict() for s in task.inputs()],
         "outputs": [s.to_dict() for s in task.outputs()],
         "task_metadata": task.metadata(),
+        "fitted": dict(task.fitted),  # what fit() learnt (Task.fitted), also inside config
         "exporter": f"torch.onnx.export(dynamo=True), torch {torch.__version__}, opset {opset}",
     }
     return {META_PREFIX + k: json.dumps(v, sort_keys=True) for k, v in values.items()}
@@ -134,6 +135,9 @@ def to_onnx(composition: Composition, opset: int = DEFAULT_OPSET, streaming: boo
             parts = streaming_parts(composition)  # refuses, with the reason, what cannot stream
         model, inputs, outputs, args = parts.model, parts.inputs, parts.outputs, parts.example_inputs(*TRACE_SHAPE)
         extra_metadata = {META_PREFIX + k: json.dumps(v, sort_keys=True) for k, v in parts.metadata().items()}
+    elif task.can("state") and refusal(composition) is None:  # the task's own state: the file steps as it is,
+        layout = streaming_parts(composition).metadata()["streaming"]  # described as every streaming file is
+        extra_metadata = {META_PREFIX + "streaming": json.dumps(layout, sort_keys=True)}
     with eval_mode(model):  # dropout off; the model's training mode is restored afterwards
         return _to_onnx(composition, model, inputs, outputs, args, opset, extra_metadata, lowering, provider)
 

@@ -7,8 +7,10 @@ each with the state the previous chunk returned (zeros at first), gives what one
 gives: per-step outputs chunk by chunk, per-sequence outputs (labels, forecasts) for everything fed so far. It
 works for every cell that keeps the Cell contract (built-in native ops and ScanCell plugins alike), because the
 cell's ``forward(x, lengths, state)`` already starts from a given state; only what cannot be chunked is refused:
-bidirectional cells, and tasks whose :meth:`~seqkit.core.task.Task.streaming_problem` names a reason (a head that
-pools over the whole sequence, an encoder that looks across steps).
+bidirectional cells, tasks that do not declare the ``streaming`` capability, and tasks whose
+:meth:`~seqkit.core.task.Task.streaming_problem` names a reason (a head that pools over the whole sequence, an
+encoder that looks across steps). A task with the ``state`` capability (the language model) carries the state in
+its own inputs and outputs: its composed model is exported as it is, described in the same schema.
 
 :func:`chunk_checks` is the proof run by every streaming export (and by ``seqkit verify`` on a streaming file):
 a long padded batch fed in chunks of random sizes, each sequence of the batch with its own chunk lengths, the
@@ -27,7 +29,7 @@ from torch import nn
 from seqkit.core.compose import Composition, eval_mode
 from seqkit.core.task import TensorSpec, sample_inputs
 from seqkit.errors import ExportError
-from seqkit.onnx.verify import Check, compare
+from seqkit.onnx.checks import Check, compare
 
 #: long sequence, batch and largest chunk of the chunked verification
 CHUNK_CHECK = {"batch": 3, "time": 64, "max_chunk": 9}
@@ -49,6 +51,9 @@ def refusal(composition: Composition) -> str | None:
         return (f"cannot export {where} for streaming: a bidirectional cell reads each sequence backwards from its "
                 f"end, which a chunk does not have, so a bidirectional model cannot stream; compose (or retrain) it "
                 f"unidirectional (bidirectional=False) to stream it")
+    if not composition.task.can("streaming"):
+        return (f"cannot export {where} for streaming: the task does not declare the 'streaming' capability (its "
+                f"outputs are not defined chunk by chunk)")
     reason = composition.task.streaming_problem()
     if reason:
         return f"cannot export {where} for streaming: {reason}"
@@ -64,17 +69,15 @@ class StreamingModel(nn.Module):
 
     def forward(self, *args):
         inputs, state = args[:self.num_inputs], tuple(args[self.num_inputs:])
-        features, lengths = self.model.encoder(*inputs)
-        outputs, new_state = self.model.cell(features, lengths, state)
-        extra = inputs if getattr(self.model, "head_uses_inputs", False) else ()
-        return (*self.model.head(outputs, new_state, lengths, *extra), *new_state)
+        result, new_state = self.model.run(inputs, state)
+        return (*result, *new_state)
 
 
 @dataclass
 class StreamingParts:
     """What export and verification need: the module, every input and output spec, the state layout."""
 
-    model: StreamingModel
+    model: nn.Module
     task_inputs: list[TensorSpec]
     task_outputs: list[TensorSpec]
     state_inputs: list[TensorSpec]
@@ -100,8 +103,9 @@ class StreamingParts:
             "inputs": [s.to_dict() for s in self.inputs],
             "outputs": [s.to_dict() for s in self.outputs],
             "streaming": {
-                "state": [{"name": i.name[len("state_in_"):], "input": i.name, "output": o.name, "shape": list(i.shape),
-                           "dtype": i.dtype, "layout": "[layers, batch, hidden]: layer i at index i"}
+                "state": [{"name": i.name.removeprefix("state_in_"), "input": i.name, "output": o.name,
+                           "shape": list(i.shape), "dtype": i.dtype,
+                           "layout": "[layers, batch, hidden]: layer i at index i"}
                           for i, o in zip(self.state_inputs, self.state_outputs)],
                 "initial_state": "zeros",
                 "per_step_outputs": time_outputs,
@@ -119,6 +123,8 @@ def streaming_parts(composition: Composition) -> StreamingParts:
     if reason:
         raise ExportError(reason)
     task, cell = composition.task, composition.model.cell
+    if task.can("state"):  # the task's own inputs and outputs carry the state (language model): one schema
+        return _own_state_parts(composition)
     shape = (cell.num_layers * cell.num_directions, "batch", cell.hidden_size)
     names = state_names(cell)
     state_in = [TensorSpec(f"state_in_{n}", shape, "float32", f"recurrent state '{n}' of every layer before this "
@@ -127,6 +133,21 @@ def streaming_parts(composition: Composition) -> StreamingParts:
                             f"chunk: feed it as state_in_{n} with the next chunk", kind="state") for n in names]
     model = StreamingModel(composition.model, len(task.inputs()))
     return StreamingParts(model, task.inputs(), task.outputs(), state_in, state_out)
+
+
+def _own_state_parts(composition: Composition) -> StreamingParts:
+    """The composed model as it is, its state inputs/outputs being those the task declares in ``state_pairs()``."""
+    task = composition.task
+    pairs = task.state_pairs()
+    inputs, outputs = {s.name: s for s in task.inputs()}, {s.name: s for s in task.outputs()}
+    missing = [name for pair in pairs for name in pair if name not in inputs and name not in outputs]
+    if not pairs or missing:
+        what = f"name {', '.join(missing)}, not among its inputs/outputs" if missing else "is empty"
+        raise ExportError(f"cannot export task '{composition.task_name}' for streaming: its state_pairs() {what}")
+    ins, outs = [i for i, _ in pairs], [o for _, o in pairs]
+    return StreamingParts(composition.model, [s for s in task.inputs() if s.name not in ins],
+                          [s for s in task.outputs() if s.name not in outs], [inputs[i] for i in ins],
+                          [outputs[o] for o in outs])
 
 
 # -- the proof ---------------------------------------------------------------------------------------------

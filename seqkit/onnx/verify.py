@@ -19,6 +19,8 @@ from seqkit.core.compose import eval_mode
 from seqkit.core.task import TensorSpec, sample_inputs, spec_problems
 from seqkit.errors import ConfigError, SeqkitError, described, first_line
 from seqkit.onnx import TRACE_SHAPE
+from seqkit.onnx.checks import Check, compare  # noqa: F401 (Check: also imported from here)
+from seqkit.onnx.streaming import chunk_checks, ort_runner
 from seqkit.runtime import session as runtime
 
 META_PREFIX = "seqkit."
@@ -48,19 +50,6 @@ def check_tolerances(atol: float | None, rtol: float | None) -> None:
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                   or not math.isfinite(value) or value < 0):
             raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
-
-
-@dataclass
-class Check:
-    batch: int
-    time: int
-    output: str
-    max_abs: float
-    max_rel: float
-    ok: bool
-    note: str = ""
-    #: what ran the file: "onnxruntime", or "reference" (onnx.reference.ReferenceEvaluator)
-    runtime: str = "onnxruntime"
 
 
 @dataclass
@@ -137,23 +126,6 @@ def check_file(proto: onnx.ModelProto, inputs: list[TensorSpec], outputs: list[T
                 elif isinstance(want, int) and got != want:
                     problems.append(f"{kind} '{spec.name}' axis {axis} is {got}, declared {want}")
     return problems
-
-
-def compare(ours: np.ndarray, ref: np.ndarray, atol: float, rtol: float, against: str = "torch",
-             ) -> tuple[float, float, bool, str]:
-    """Largest absolute and relative difference of ``ours`` from ``ref``, whether every value is within
-    ``atol + rtol * |ref|``, and a note on a mismatch (``against`` names what ``ref`` came from)."""
-    if ours.shape != ref.shape:
-        return float("inf"), float("inf"), False, f"(shape {ours.shape} vs {against} {ref.shape})"
-    if not np.all(np.isfinite(ours)):
-        return float("inf"), float("inf"), False, "(non-finite values)"
-    diff = np.abs(ours.astype(np.float64) - ref.astype(np.float64))
-    scale = np.abs(ref.astype(np.float64))
-    max_abs = float(diff.max()) if diff.size else 0.0
-    significant = scale > atol
-    max_rel = float((diff[significant] / scale[significant]).max()) if significant.any() else 0.0
-    ok = bool(np.all(diff <= atol + rtol * scale))
-    return max_abs, max_rel, ok, ""
 
 
 class _Reference:
@@ -326,8 +298,6 @@ def verify_file(path: str, provider: str = "cpu", trace: tuple[int, int] = TRACE
                     note = " ".join(filter(None, (note, extra)))
                     report.checks.append(Check(batch, time, spec.name, max_abs, max_rel, ok, note, "reference"))
     if isinstance(meta.get("streaming"), dict):  # chunks with the state carried == one call, on onnxruntime alone
-        from seqkit.onnx.streaming import chunk_checks, ort_runner
-
         by_name = {s.name: s for s in inputs}
         state = [(by_name[d["input"]], d["output"]) for d in meta["streaming"]["state"]]
         atol, rtol = runtime.TOLERANCES.get(provider, runtime.TOLERANCES["cpu"])

@@ -43,8 +43,11 @@ class CharStream:
         self.vocab: list[str] = list(info["vocab"])
         self.index = {ch: i + 1 for i, ch in enumerate(self.vocab)}
         self.unknown = int(info.get("unknown_id", 0))
-        stream = info["streaming"]
-        self.state_inputs, self.state_outputs = list(stream["state_inputs"]), list(stream["state_outputs"])
+        if "seqkit.streaming" in meta:  # the one state schema every streaming file has (seqkit >= 0.2)
+            pairs = [(d["input"], d["output"]) for d in json.loads(meta["seqkit.streaming"])["state"]]
+        else:  # a file from before: the language model's own description of its state
+            pairs = list(zip(info["streaming"]["state_inputs"], info["streaming"]["state_outputs"]))
+        self.state_inputs, self.state_outputs = [i for i, _ in pairs], [o for _, o in pairs]
         self.state_shapes = {n: tuple(specs[n]["shape"]) for n in self.state_inputs}
         self.output_names = [o.name for o in self.session.session.get_outputs()]
         self.reset()

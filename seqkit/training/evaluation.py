@@ -18,6 +18,7 @@ from seqkit.training.data import batches, subset, to_device
 from seqkit.training.distributed import resolve_device
 from seqkit.training.loop import Loop
 from seqkit.training.runs import CONFIG, read_json
+from seqkit.training.saved import load_saved_run
 
 
 def plot_name(data: Any, split: str) -> str:
@@ -52,13 +53,11 @@ def _concatenate(parts: list[np.ndarray]) -> np.ndarray:
 def report(composition, data, batch_size: int, device, folder: Path | None, name: str) -> dict[str, Any]:
     """``task.report`` on every prediction, plus ``plots`` (paths) written into ``folder`` when it is given."""
     task = composition.task
-    from seqkit.core.task import Task
-
-    if type(task).report is Task.report and type(task).plots is Task.plots:
+    if not (task.can("report") or task.can("plots")):
         return {}  # nothing to add; and targets need not be one array (CTC's are (labels, lengths))
     outputs, target = predict_all(composition.model, task, data, batch_size, device)
-    result = dict(task.report(outputs, target, data))
-    if folder is not None:
+    result = dict(task.report(outputs, target, data)) if task.can("report") else {}
+    if folder is not None and task.can("plots"):
         result["plots"] = [str(p) for p in task.plots(outputs, target, data, Path(folder), name)]
     return result
 
@@ -97,8 +96,6 @@ def _data_name(record: dict[str, Any], samples: Any, split: str) -> str:
 
 def _saved_run(run_dir: str | os.PathLike, plugins: Plugins | None):
     """``(run_dir, config.json, composition, plugins)``: config.json read once, the trained model loaded."""
-    from seqkit.training.trainer import load_saved_run  # trainer imports this module
-
     run_dir = Path(run_dir)
     plugins = plugins or load_plugins()
     saved = read_json(run_dir, CONFIG)
@@ -121,6 +118,9 @@ def backtest(run_dir: str | os.PathLike, data: Any = None, split: str = "test", 
         with torch.no_grad():
             return tuple(o.cpu().numpy() for o in model(*to_device(inputs, dev)))
 
+    if not task.can("backtest"):
+        raise SeqkitError(f"task '{composition.task_name}' has no backtest (it is for forecasting runs); evaluate "
+                          f"without --backtest")
     result = task.backtest(predict, samples, stride, run_dir if plots else None, _data_name(record, samples, split))
     result.setdefault("source", record.get("source", "the given samples"))
     result.setdefault("data", _shown(record))
@@ -150,7 +150,7 @@ def evaluate(run_dir: str | os.PathLike, data: Any = None, split: str = "test", 
     result: dict[str, Any] = Loop(composition.model.to(torch_device), task, torch_device, size).evaluate(samples)
     result["samples"] = len(samples)
     result["data"] = _shown(record)
-    result["baselines"] = task.baselines(None, samples)
+    result["baselines"] = task.baselines(None, samples) if task.can("baselines") else {}
     result["baseline"] = first_baseline(result["baselines"])  # task.baseline(), which baselines() holds first
     result.update(report(composition, samples, size, torch_device, run_dir if plots else None,
                          _data_name(record, samples, split)))

@@ -26,9 +26,9 @@ import torch
 
 from seqkit._version import __version__
 from seqkit.core.cell import CellConfig
-from seqkit.core.compose import Composition, compose, compose_from_config
+from seqkit.core.compose import Composition, compose
 from seqkit.core.plugins import Plugins, load_plugins
-from seqkit.errors import ConfigError, SeqkitError, first_line
+from seqkit.errors import ConfigError, SeqkitError
 from seqkit.training import sources as data_sources
 from seqkit.training.config import RESUMABLE, VAL_FRACTION, TrainConfig
 from seqkit.training.data import held_out, subset
@@ -39,19 +39,17 @@ from seqkit.training.progress import EpochLog
 from seqkit.training.runs import (
     CONFIG,
     CURVES,
-    WEIGHTS,
     default_run_dir,
     open_run,
     read_json,
-    read_weights,
     to_json,
     write_curves,
     write_epoch,
     write_json,
     write_metrics,
 )
+from seqkit.training.saved import _compose_saved, load_run, load_saved_run  # noqa: F401 (also imported from here)
 from seqkit.training.selection import Selection, learning_rate
-from seqkit.training.shards import load_data as read_source  # a dataset, file or folder of shards
 
 
 @dataclass
@@ -107,8 +105,8 @@ def prepare(cell: str, task: str, data: Any, cell_config: CellConfig | None = No
     Validation (:func:`seqkit.training.sources.validation_record`): ``val_data`` None carves ``val_fraction`` of
     the training data (seeded; by ``task.split_validation`` or stratified by ``task.stratify``) *before* ``fit``,
     so fit never sees it. A dataset name uses its real "val" split, or, when it is the training dataset and has
-    none, the carved part. The composition is built from the fitted task config, so a vocabulary or label set
-    learnt from data sizes the model.
+    none, the carved part. The composition is built from the fitted task object itself (its config, fitted values
+    and prepared starts), so a vocabulary or label set learnt from data sizes the model.
     """
     if not 0.0 <= val_fraction < 1.0:
         raise ConfigError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
@@ -119,7 +117,7 @@ def prepare(cell: str, task: str, data: Any, cell_config: CellConfig | None = No
     val_record = data_sources.validation_record(plugins, task, train_record, val_data, val_fraction, seed)
     train_data, val_samples = _load_data(task_obj, train_record, val_record, data, val_data)
     task_obj.fit(train_data)
-    composition = compose(cell, task, cell_config, task_obj.config, seed=seed, plugins=plugins)
+    composition = compose(cell, task, cell_config, task_obj, seed=seed, plugins=plugins)  # the fitted task itself
     record = {"train": train_record, "val": val_record, "test": data_sources.test_record(task_cls, train_record),
               "val_fraction": val_fraction, "task_options": _options(task_config)}
     return Prepared(composition, train_data, val_samples, record)
@@ -181,10 +179,13 @@ def train(composition: Composition, train_data: Sequence, val_data: Sequence | N
             folder.mkdir(parents=True, exist_ok=True)
             _write_config(folder, composition, config, sources or _given_samples(train_data, val_data),
                           {"train": len(train_data), "val": len(val_data or [])}, saved, checkpoint, group.size)
-            return folder, checkpoint, composition.task.baselines(train_data, val_data if has_val else train_data)
+            task = composition.task
+            return folder, checkpoint, (task.baselines(train_data, val_data if has_val else train_data)
+                                        if task.can("baselines") else {})
 
         folder, checkpoint, baselines = group.agree(open_folder)
-        composition.task.config.__dict__.pop("_skip_ridge", None)  # every rank: the kept fit holds the training data
+        composition.task.config.__dict__.pop("_skip_ridge", None)  # every rank: a kept fit holds the training data
+        composition.task.prepared.clear()  # for build_head and the baselines above only
         session = _Session(folder, composition, config, has_val, baselines, group, on_epoch)
         session.start(device, checkpoint)
         stopped_early = session.run_epochs(train_data, val_data if has_val else None)
@@ -332,34 +333,6 @@ class _Session:
         self.group.barrier()  # every process returns once the run folder is complete
         return TrainResult(self.run_dir, self.history, final["best_epoch"], final["best"], final["baseline"],
                            stopped_early, self.composition, self.baselines, final["selected_on"])
-
-
-# -- runs that describe themselves --------------------------------------------------------------------------------
-def _compose_saved(run_dir: Path, saved: dict, plugins: Plugins | None) -> Composition:
-    """The composition config.json records; its task reads its recorded training data again (for baselines) as
-    training does: a folder of shards included."""
-    composition = compose_from_config(saved.get("composition") if isinstance(saved, dict) else saved, plugins,
-                                      where=str(run_dir / CONFIG))
-    composition.task.source_reader = read_source
-    return composition
-
-
-def load_run(run_dir: str | os.PathLike, plugins: Plugins | None = None) -> Composition:
-    """The trained composition of a run directory: rebuilt by ``compose()`` from config.json, best weights loaded."""
-    run_dir = Path(run_dir)
-    return load_saved_run(run_dir, read_json(run_dir, CONFIG), plugins)
-
-
-def load_saved_run(run_dir: Path, saved: dict, plugins: Plugins | None = None) -> Composition:
-    """:func:`load_run` for a caller that has read config.json already (``saved``)."""
-    composition = _compose_saved(run_dir, saved, plugins)
-    try:
-        composition.model.load_state_dict(read_weights(run_dir / WEIGHTS))
-    except RuntimeError as exc:
-        raise SeqkitError(f"{run_dir / WEIGHTS} does not fit the model in config.json: "
-                          f"{first_line(exc)}") from None
-    composition.model.eval()
-    return composition
 
 
 #: how each option given again on resume is found in config.json: (section, key) or a special rule

@@ -26,6 +26,14 @@ def test_exports_as_one_scan_per_layer_and_verifies(tmp_path):
     assert result.report.ok and {(c.batch, c.time) for c in result.report.checks} >= {(1, 1), (1, 23)}
 
 
+def test_streams_with_the_state_carried_between_chunks(tmp_path):
+    """The streaming file (state of both layers as inputs and outputs), verified chunk by chunk."""
+    result = assert_exports("indrnn", "classification", seqkit.CellConfig(hidden_size=8, num_layers=2),
+                            {"pooling": "last"}, directory=tmp_path, streaming=True)
+    names = [s["name"] for s in result.report.metadata["inputs"]]
+    assert "state_in_h" in names and any("chunk" in c.output and c.ok for c in result.report.checks)
+
+
 def test_options_are_checked_up_front():
     with pytest.raises(seqkit.SeqkitError, match="nonlinearity must be relu or tanh"):
         seqkit_indrnn.IndRNN(3, seqkit.CellConfig(options={"nonlinearity": "gelu"}))

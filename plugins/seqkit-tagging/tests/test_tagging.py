@@ -69,3 +69,16 @@ def test_learns_to_tag_brackets(tmp_path):
     baseline = result.baseline["accuracy"]
     assert baseline < 0.7
     assert result.metrics["accuracy"] > baseline + 0.2, (result.metrics, baseline)
+
+
+def test_keeps_the_task_contract_and_streams(tmp_path):
+    """seqkit.testing's task check (collate/loss/metrics, padded vs alone, one epoch, the saved run's baseline),
+    then the streaming export, verified chunk by chunk."""
+    from seqkit.testing import assert_task_contract
+
+    scores = assert_task_contract("tagging", {"num_samples": 16, "length": 12}, data="brackets", samples=8,
+                                  directory=tmp_path)
+    assert 0.0 <= scores["baseline"]["accuracy"] <= 1.0
+    result = assert_exports("gru", "tagging", seqkit.CellConfig(hidden_size=8), {"num_tags": 4, "vocab_size": 20},
+                            directory=tmp_path, streaming=True)
+    assert any("chunk" in c.output for c in result.report.checks)

@@ -79,6 +79,8 @@ class _Head(nn.Module):
 class AddingTask(Task):
     """Adding problem (Arjovsky et al. 2016): sum the two marked values of a long sequence; MSE, baseline 0.167."""
 
+    CAPABILITIES = frozenset({"baselines", "streaming"})
+
     Config = AddingConfig
 
     def validate(self):

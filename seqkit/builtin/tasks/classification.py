@@ -28,7 +28,7 @@ from seqkit.kit.heads import POOLINGS, BagSkipHead, StatsSkipHead
 from seqkit.kit.labels import Item, LabelledTask, read_npz_items
 from seqkit.kit.readers import ARRAY_SUFFIXES, pad, read_table
 from seqkit.kit.scaling import Standardize, check_scaling, mean_std
-from seqkit.kit.skip import naive_bayes_start, ridge_baseline, start_from_ridge
+from seqkit.kit.skip import naive_bayes_start, ridge_baseline, skip_start, start_from_ridge
 
 PAD, UNK = 0, 1
 TOKEN_RE = re.compile(r"\w+|[^\w\s]")
@@ -163,16 +163,16 @@ class ClassificationTask(LabelledTask):
         self.validate()
         self._ids = None
         if c.linear_skip and numeric:  # the strong baseline, fitted on the training data, as the skip path's start
-            start_from_ridge(c, data)
+            start_from_ridge(self, data)
         elif c.linear_skip:
-            object.__setattr__(c, "_skip_start", naive_bayes_start([self.encode_text(s.x) for s in data],
-                                                                   [s.label for s in data], c.labels, c.vocab_size))
+            self.prepared["skip_start"] = naive_bayes_start([self.encode_text(s.x) for s in data],
+                                                            [s.label for s in data], c.labels, c.vocab_size)
 
     def skip_head(self, cell_output_size):
         """Text: :class:`~seqkit.kit.heads.BagSkipHead` (naive Bayes' form on the token ids); numbers:
         :class:`~seqkit.kit.heads.StatsSkipHead` (ridge on pooled per-feature statistics)."""
         c = self.config
-        start = getattr(c, "_skip_start", None)
+        start = skip_start(self)
         if c.num_features:
             return StatsSkipHead(cell_output_size, c.num_classes, c.pooling, c.num_features, start)
         return BagSkipHead(cell_output_size, c.num_classes, c.pooling, c.vocab_size, start)
@@ -181,7 +181,7 @@ class ClassificationTask(LabelledTask):
         """Text: ``naive Bayes`` (multinomial, add-one smoothing) on the counts of the task's tokens; numbers:
         ``ridge`` on pooled per-feature statistics (see :func:`seqkit.kit.skip.pooled_ridge`)."""
         if not isinstance(train[0].x, str):
-            return ridge_baseline(self.config, train, test)
+            return ridge_baseline(self, train, test)
         how = self.config.tokenizer
         model = NaiveBayes().fit([tokenize(s.x, how) for s in train], [s.label for s in train])
         return {"naive Bayes": {"accuracy": accuracy(model.predict([tokenize(s.x, how) for s in test]),

@@ -49,6 +49,7 @@ from seqkit.kit.baselines import Ridge, forecast_errors, mase_scale
 from seqkit.kit.heads import pool
 from seqkit.kit.intervals import median_index
 from seqkit.kit.scaling import MeanScale, Standardize, check_scaling, mean_scale, mean_std
+from seqkit.kit.skip import skip_start
 
 SPLITS = ("train", "test", "all")  # chronological: test is the held-out tail; all: every window
 SEASONS = {"sunspots": 11, "co2": 12, "airline": 12, "macro": 4,  # the seasonal-naive period of each dataset
@@ -105,17 +106,17 @@ class _Head(nn.Module):
 
     uses_inputs = True
 
-    def __init__(self, in_size: int, config: ForecastingConfig):
+    def __init__(self, in_size: int, config: ForecastingConfig, start: tuple | None = None, spread: float = 0.5):
         super().__init__()
         self.horizon, self.features, self.lookback = config.horizon, config.num_features, config.lookback
         self.window_norm = config.window_norm
         self.proj = nn.Linear(in_size, config.horizon * config.num_features)
         self.quantiles = list(config.quantiles)
-        if self.quantiles:  # offsets of each quantile from the point path, started at a normal's (std of errors)
+        if self.quantiles:  # offsets of each quantile from the point path, started at a normal's: ``spread``
+            # is the std of the ridge AR's errors (standardised) that fit() left in task.prepared, or 0.5
             from statistics import NormalDist
 
             self.qproj = nn.Linear(in_size, config.horizon * config.num_features * len(self.quantiles))
-            spread = getattr(config, "_error_std", 0.5)  # left by fit(): the ridge AR's error std, standardised
             with torch.no_grad():
                 self.qproj.weight.zero_()
                 self.qproj.bias.copy_(torch.tensor([NormalDist().inv_cdf(q) * spread for q in self.quantiles])
@@ -123,7 +124,6 @@ class _Head(nn.Module):
         self.scale = _scaler(config)
         if config.linear_skip:
             self.skip = nn.Linear(config.lookback * config.num_features, config.horizon * config.num_features)
-            start = getattr(config, "_skip_start", None)  # left by fit() with skip_init=ridge; never saved
             with torch.no_grad():
                 self.skip.weight.copy_(torch.as_tensor(start[0]) if start else torch.zeros_like(self.skip.weight))
                 self.skip.bias.copy_(torch.as_tensor(start[1]) if start else torch.zeros_like(self.skip.bias))
@@ -156,6 +156,8 @@ class _Head(nn.Module):
 
 class ForecastingTask(ForecastScoring, Task):
     """Multivariate series window -> the next ``horizon`` steps (direct), scaling inside the model."""
+
+    CAPABILITIES = frozenset({"baselines", "report", "plots", "backtest", "streaming"})
 
     Config = ForecastingConfig
 
@@ -222,7 +224,9 @@ class ForecastingTask(ForecastScoring, Task):
         return _Encoder(self.config)
 
     def build_head(self, cell_output_size):
-        return _Head(cell_output_size, self.config)
+        # the skip path's start and the quantiles' spread, left by fit() with skip_init=ridge in self.prepared
+        # (never saved; a saved run loads its weights)
+        return _Head(cell_output_size, self.config, skip_start(self), self.prepared.get("error_std", 0.5))
 
     # -- data ---------------------------------------------------------------------------------------------
     DATASETS = {
@@ -336,15 +340,14 @@ class ForecastingTask(ForecastScoring, Task):
 
     def _start_skip_from_ridge(self, data) -> None:
         """The ridge AR fit of the training windows in standardised units, as the skip path's starting weights
-        ``[horizon*F, lookback*F]`` and bias: left on the config object (not a field: never saved or exported) for
-        :meth:`build_head` in the ``compose()`` that follows; a reloaded run gets its trained weights anyway."""
-        c = self.config
+        ``[horizon*F, lookback*F]`` and bias: left in ``self.prepared`` (never saved or exported) for
+        :meth:`build_head` in the ``compose()`` of this fitted task; a reloaded run gets its trained weights."""
         x, y = self._scaled_pairs(data)
         ridge = Ridge().fit(x.reshape(len(x), -1), y.reshape(len(y), -1))
         weight = ridge.coef / ridge.std[:, None]
         bias = ridge.y_mean - (ridge.mean / ridge.std) @ ridge.coef
-        object.__setattr__(c, "_skip_start", (weight.T.astype(np.float32), bias.astype(np.float32)))
-        object.__setattr__(c, "_error_std", float(np.sqrt(max(ridge.loo_mse, 1e-6))))
+        self.prepared["skip_start"] = (weight.T.astype(np.float32), bias.astype(np.float32))
+        self.prepared["error_std"] = float(np.sqrt(max(ridge.loo_mse, 1e-6)))
 
     def _scaled_pairs(self, data) -> tuple[np.ndarray, np.ndarray]:
         """Inputs ``[n, lookback, F]`` and targets ``[n, horizon, F]`` of ``data`` in the units the model works

@@ -107,6 +107,13 @@ class LanguageModelTask(Task):
     """Characters -> next-character logits, with the recurrent state as inputs and outputs (streaming)."""
 
     Config = LanguageModelConfig
+    CAPABILITIES = frozenset({"baselines", "state", "streaming"})
+
+    def state_pairs(self):
+        """``(h0, hn)`` (and ``(c0, cn)``): the state this task takes and returns; ``--streaming`` exports the same
+        file, with the streaming metadata and the chunk-by-chunk proof."""
+        _, (ins, outs) = self._state()
+        return list(zip(ins, outs))
 
     def validate(self):
         c = self.config
@@ -141,14 +148,14 @@ class LanguageModelTask(Task):
         return [TensorSpec("tokens", ("batch", "time"), "int64", "character ids (0 unknown); see metadata vocab",
                            kind="ids", high=self.vocab_size())] + \
                [TensorSpec(n, (layers, "batch", hidden), "float32", "recurrent state to start from: zeros at the "
-                           "start of a text, else the previous call's final state") for n in names]
+                           "start of a text, else the previous call's final state", kind="state") for n in names]
 
     def outputs(self):
         (layers, hidden), (_, names) = self._state()
         return [TensorSpec("logits", ("batch", "time", self.vocab_size()), "float32",
                            "scores of the next character after each step (softmax gives probabilities)")] + \
-               [TensorSpec(n, (layers, "batch", hidden), "float32", "final recurrent state: feed it back to continue")
-                for n in names]
+               [TensorSpec(n, (layers, "batch", hidden), "float32", "final recurrent state: feed it back to continue",
+                           kind="state") for n in names]
 
     def feature_size(self):
         return self.config.embedding_dim

@@ -79,6 +79,8 @@ class _Head(nn.Module):
 class SpeechToTextTask(Task):
     """Frames -> per-frame CTC log-probabilities; greedy decoding gives the text."""
 
+    CAPABILITIES = frozenset({"baselines", "streaming"})
+
     Config = SpeechToTextConfig
 
     def validate(self):
