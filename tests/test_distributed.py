@@ -139,3 +139,16 @@ def test_a_hung_process_makes_the_other_fail_within_the_timeout_with_one_line():
     assert procs[0].returncode == 3, err
     assert out.startswith("process 0 of 2 lost the others") and "--resume" in out and len(out.splitlines()) == 1
     assert "Timed out" in out or "timed out" in out
+
+
+def test_the_killed_process_is_reported_not_the_one_the_agent_stopped_after_it():
+    """The agent stops the others with SIGTERM; seqkit's handler ends such a process cleanly with exit code 143,
+    which is no more the cause than a process killed by the signal itself (-15)."""
+    from types import SimpleNamespace
+
+    from seqkit.training.launch import _root_cause_order
+
+    killed = SimpleNamespace(message="", exitcode=-signal.SIGKILL, timestamp=20)
+    for stopped_code in (-signal.SIGTERM, 128 + signal.SIGTERM):
+        failures = {0: SimpleNamespace(message="", exitcode=stopped_code, timestamp=10), 1: killed}
+        assert min(failures, key=lambda r: _root_cause_order(r, failures[r])) == 1, stopped_code

@@ -29,6 +29,7 @@ from seqkit.core.task import sample_inputs
 from seqkit.errors import ExportError, VerificationError
 from seqkit.files import atomic_path
 from seqkit.onnx import DEFAULT_OPSET, TRACE_SHAPE
+from seqkit.onnx.trace import ExportResult, _prepare_target, _to_onnx
 from seqkit.onnx.verify import META_PREFIX, Check, check_file, compare, file_opset, verify_against_torch
 from seqkit.runtime.session import open_session
 from seqkit.runtime.translate import META_KEY, Translator
@@ -54,8 +55,6 @@ class _Varargs(torch.nn.Module):
 
 
 def _proto(composition: Composition, module, inputs, outputs, args, opset, lowering, provider, meta: dict):
-    from seqkit.onnx.export import _to_onnx
-
     module = _Varargs(module)
     with eval_mode(module):
         proto = _to_onnx(composition, module, inputs, outputs, args, opset, {}, lowering, provider)
@@ -91,8 +90,6 @@ def to_onnx_parts(composition: Composition, opset: int = DEFAULT_OPSET, lowering
 
 def export_seq2seq(composition: Composition, output: str | os.PathLike, *, opset: int, force: bool, verify: bool,
                    provider: str, atol: float | None, rtol: float | None, lowering: str):
-    from seqkit.onnx.export import ExportResult, _prepare_target
-
     output = Path(output)
     second = decoder_path(output)
     _prepare_target(output, force)

@@ -70,11 +70,12 @@ def launch(nproc: int, args: Sequence[str], module: str = "seqkit") -> None:
 def _root_cause_order(rank: int, failure) -> tuple:
     """Which failure of a job to report: a process that waited in vain for a hung peer (it names the wait), then
     one that failed by itself (killed, or its own error), then one that saw its peer's connection close, then
-    one the agent stopped (SIGTERM) after the first failure; earlier before later."""
+    one the agent stopped (SIGTERM: killed by it, or exit code 143 where seqkit's own handler ended the process
+    cleanly) after the first failure; earlier before later."""
     message = str(failure.message)
     peer = PEER_MARK in message
-    return (not (peer and "timed out" in message.lower()), peer, failure.exitcode == -signal.SIGTERM,
-            failure.timestamp, rank)
+    stopped = failure.exitcode in (-signal.SIGTERM, 128 + signal.SIGTERM)
+    return (not (peer and "timed out" in message.lower()), peer, stopped, failure.timestamp, rank)
 
 
 def record_failure(exc: BaseException) -> bool:

@@ -117,7 +117,8 @@ def check_space(setup: Setup, space: Sequence[Param], plugins) -> None:
                 plugins.cell(value)
             elif p.section == "task":
                 value = int(value) if p.kind == "int" else value
-                task_cls.make_config(apply(setup, [p], {p.name: value}).task_options)
+                options = apply(setup, [p], {p.name: value}).task_options
+                task_cls(task_cls.make_config(options, name=setup.task))  # types here, values in validate()
 
 
 def objective_of(setup: Setup, metric: str | None, direction: str | None, plugins) -> tuple[str, str]:

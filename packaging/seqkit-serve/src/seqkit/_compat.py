@@ -1,0 +1,1 @@
+../../../../seqkit/_compat.py
