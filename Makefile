@@ -8,17 +8,25 @@ PLUGINS = $(wildcard plugins/*/pyproject.toml)
 
 .PHONY: install install-dev node-deps web-deps demo lint test test-fast bench clean
 
+# seqkit itself (what `make demo` needs)
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+# the test extra: pytest, ruff, and every optional extra (serve, tune, tracking, translation, forecast) so that
+# `make test` tests each feature
+EXTRAS = $(VENV)/.extras
+$(EXTRAS): $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
 # the plugin packages in plugins/, installed for real (not editable), as a user would
-install-dev: install $(VENV)/.plugins
-$(VENV)/.plugins: $(VENV)/.installed $(PLUGINS) $(shell find plugins -name '*.py' 2>/dev/null)
+install-dev: $(EXTRAS) $(VENV)/.plugins
+$(VENV)/.plugins: $(EXTRAS) $(PLUGINS) $(shell find plugins -name '*.py' 2>/dev/null)
 	for p in $(dir $(PLUGINS)); do $(BIN)/python -m pip install -q --no-deps --force-reinstall ./$$p || exit 1; done
 	touch $@
 
@@ -41,7 +49,7 @@ $(WEB_DEPS): examples/web/package.json examples/web/package-lock.json
 demo: install
 	$(BIN)/seqkit export --cell gru --force
 
-lint: install
+lint: $(EXTRAS)
 	$(BIN)/ruff check .
 
 # pytest-xdist: one worker per core (2 on CI), a test file stays on one worker (module-scoped servers, exports)
