@@ -14,6 +14,18 @@ import seqkit
 from seqkit.kit.audio import wav_features
 from seqkit.kit.video import MOTIONS
 
+#: run first in a child process: any import of torch, onnx or onnxscript fails, as where they are not installed
+#: (test_torch_free's runtime and predict; serve_fixtures' torch-free servers)
+BLOCK = """
+import sys
+
+class _Blocked:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "onnx", "onnxscript"):
+            raise ImportError(f"{name} is blocked: this process serves without it")
+
+sys.meta_path.insert(0, _Blocked())
+"""
 WAVS = resources.files("seqkit.datasets") / "speech" / "digits_wav"
 WORDS = ["the", "cat", "sat", "on", "mat", "a", "dog", "ran", "."]
 DIGITS = ["eight", "five", "four", "nine", "one", "seven", "six", "three", "two", "zero"]

@@ -11,16 +11,10 @@ import time
 import urllib.error
 import urllib.request
 
+from deploy_cases import BLOCK as TORCH_BLOCK
+
 #: the server's process: any import of torch, onnx or onnxscript fails (a torch-free server)
-BLOCK = """
-import sys
-
-class _Blocked:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "onnx", "onnxscript"):
-            raise ImportError(f"{name} is blocked: this process serves without it")
-
-sys.meta_path.insert(0, _Blocked())
+BLOCK = TORCH_BLOCK + """
 from seqkit.cli import main
 main(sys.argv[1:])
 """

@@ -5,21 +5,9 @@ import sys
 
 import numpy as np
 import pytest
-from deploy_cases import CASES, assert_same, samples, write_input
+from deploy_cases import BLOCK, CASES, assert_same, samples, write_input
 
 from seqkit.runtime import load
-
-#: run first in the child: any import of torch, onnx or onnxscript fails, as where they are not installed
-BLOCK = """
-import sys
-
-class _Blocked:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "onnx", "onnxscript"):
-            raise ImportError(f"{name} is blocked: this process serves without it")
-
-sys.meta_path.insert(0, _Blocked())
-"""
 
 CHILD = BLOCK + """
 import json
