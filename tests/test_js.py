@@ -1,12 +1,16 @@
 """seqkit's JavaScript runtime (js/) against the Python runtime: tests/js_fixtures.py writes what seqkit.runtime
-gives for tokenizer, encoder, checks, results and sampling cases, and node's own test runner checks that
-js/seqkit.mjs gives the same (js/test/*.test.mjs). Node 20 is required, not optional (CI has it)."""
+gives for tokenizer, encoder, checks, results and sampling cases, and a small trained translation model with
+Python's greedy translations; node's own test runner checks that js/seqkit.mjs gives the same
+(js/test/*.test.mjs; the translation through examples/node's onnxruntime-node). Node 20 is required, not optional
+(CI has it), and so is `make node-deps`."""
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
-from js_fixtures import WORD_PATTERN, write
+import pytest
+from conftest import shared_data_path
+from js_fixtures import WORD_PATTERN, write, write_translation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,13 +21,37 @@ def test_fixture_pattern_is_the_classification_tokenizer():
     assert TOKEN_RE.pattern == WORD_PATTERN
 
 
-def test_node_test_runner_passes_on_python_fixtures(tmp_path):
+def node_test(tmp_path, tests: list[str], env: dict) -> str:
     node = shutil.which("node")
     assert node, "node (20 or later) is needed for js/; CI machines have it"
-    fixtures = write(tmp_path / "fixtures.json")
-    tests = sorted(str(p) for p in (ROOT / "js" / "test").glob("*.test.mjs"))
-    assert tests
+    assert (ROOT / "examples" / "node" / "node_modules" / "onnxruntime-node").is_dir(), "run 'make node-deps'"
     proc = subprocess.run([node, "--test", *tests], capture_output=True, text=True, cwd=tmp_path,
-                          env={**os.environ, "SEQKIT_JS_FIXTURES": str(fixtures)}, timeout=120)
+                          env={**os.environ, **env}, timeout=120)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert "# fail 0" in proc.stdout and "# pass 6" in proc.stdout, proc.stdout[-2000:]
+    return proc.stdout
+
+
+def test_node_test_runner_passes_on_python_fixtures(tmp_path):
+    fixtures = write(tmp_path / "fixtures.json")
+    translation = write_translation(tmp_path / "translation")
+    tests = sorted(str(p) for p in (ROOT / "js" / "test").glob("*.test.mjs"))
+    assert len(tests) == 2
+    out = node_test(tmp_path, tests, {"SEQKIT_JS_FIXTURES": str(fixtures), "SEQKIT_JS_TRANSLATION": str(translation)})
+    assert "# fail 0" in out and "# pass 10" in out, out[-2000:]
+
+
+@pytest.mark.slow
+def test_node_translates_real_sentences_as_python_does(tmp_path):
+    """The same check on Tatoeba English -> Chinese (../shared/data, never committed): a GRU trained for five
+    epochs on 300 pairs of at most 6 words, decoding ten held-out sentences and ten training ones."""
+    from seqkit.builtin.tasks.translation import TranslationConfig, TranslationTask
+
+    cmn = shared_data_path("tatoeba-eng-cmn/cmn.txt")
+    options = {"max_pairs": 300, "max_source_length": 6, "max_target_length": 20}
+    task = TranslationTask(TranslationConfig(**options))
+    held_out = task.load_data(cmn, "test").references()[0][:10]
+    seen = [s for s, _ in task.load_data(cmn, "train").pairs[:10]]
+    translation = write_translation(tmp_path / "tatoeba", cmn, held_out + seen, options, epochs=5)
+    out = node_test(tmp_path, [str(ROOT / "js" / "test" / "translate.test.mjs")],
+                    {"SEQKIT_JS_TRANSLATION": str(translation)})
+    assert "# fail 0" in out and "# pass 3" in out, out[-2000:]
