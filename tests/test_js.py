@@ -3,9 +3,11 @@ gives for tokenizer, encoder, checks, results and sampling cases, and a small tr
 Python's greedy translations; node's own test runner checks that js/seqkit.mjs gives the same
 (js/test/*.test.mjs; the translation through examples/node's onnxruntime-node). Node 20 is required, not optional
 (CI has it), and so is `make node-deps`."""
+import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,9 +33,14 @@ def node_test(tmp_path, tests: list[str], env: dict) -> str:
     return proc.stdout
 
 
-def test_node_test_runner_passes_on_python_fixtures(tmp_path):
+@pytest.fixture(scope="module")
+def translation(tmp_path_factory):
+    """The small translation model (trained on generated pairs) and Python's decodes: translation.json's path."""
+    return write_translation(tmp_path_factory.mktemp("js-translation"))
+
+
+def test_node_test_runner_passes_on_python_fixtures(tmp_path, translation):
     fixtures = write(tmp_path / "fixtures.json")
-    translation = write_translation(tmp_path / "translation")
     tests = sorted(str(p) for p in (ROOT / "js" / "test").glob("*.test.mjs"))
     assert len(tests) == 2
     out = node_test(tmp_path, tests, {"SEQKIT_JS_FIXTURES": str(fixtures), "SEQKIT_JS_TRANSLATION": str(translation)})
@@ -55,3 +62,24 @@ def test_node_translates_real_sentences_as_python_does(tmp_path):
     out = node_test(tmp_path, [str(ROOT / "js" / "test" / "translate.test.mjs")],
                     {"SEQKIT_JS_TRANSLATION": str(translation)})
     assert "# fail 0" in out and "# pass 3" in out, out[-2000:]
+
+
+def test_node_example_translates_what_seqkit_predict_prints(translation):
+    """examples/node/translate.js prints the records of `seqkit predict MODEL --text ...` (torch-free Python)."""
+    model = json.loads(translation.read_text(encoding="utf-8"))["encoder"]
+    texts = ["I like tea.", "They don't drink coffee!", "we want water", "Hello?"]
+    args = [a for t in texts for a in ("--text", t)]
+    python = subprocess.run([sys.executable, "-m", "seqkit", "predict", model, *args], capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                                filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))})
+    assert python.returncode == 0, python.stderr
+    node = subprocess.run([shutil.which("node"), str(ROOT / "examples" / "node" / "translate.js"), model, *texts],
+                          capture_output=True, text=True, timeout=120)
+    assert node.returncode == 0, node.stderr
+    want = [json.loads(line) for line in python.stdout.splitlines()]
+    assert [json.loads(line) for line in node.stdout.splitlines()] == want
+    assert want[0]["translation"] == "我喜欢茶。"  # the generated pairs are learnt: a real translation
+    wrong = subprocess.run([shutil.which("node"), str(ROOT / "examples" / "node" / "translate.js"),
+                            model.replace(".onnx", ".decoder.onnx"), "x"], capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 1 and wrong.stderr.count("\n") == 1
+    assert wrong.stderr.startswith("error: ") and "is not the encoder file" in wrong.stderr
