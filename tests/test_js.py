@@ -1,8 +1,9 @@
 """seqkit's JavaScript runtime (js/) against the Python runtime: tests/js_fixtures.py writes what seqkit.runtime
 gives for tokenizer, encoder, checks, results and sampling cases, and a small trained translation model with
 Python's greedy translations; node's own test runner checks that js/seqkit.mjs gives the same
-(js/test/*.test.mjs; the translation through examples/node's onnxruntime-node). Node 20 is required, not optional
-(CI has it), and so is `make node-deps`."""
+(js/test/*.test.mjs). Node 20 is required, not optional (CI has it); the translation tests (marked slow: they
+train and export a model first) also need examples/node's and examples/web's node_modules (`make node-deps
+web-deps`), to decode on onnxruntime-node and on onnxruntime-web's wasm backend."""
 import json
 import os
 import shutil
@@ -26,11 +27,28 @@ def test_fixture_pattern_is_the_classification_tokenizer():
 def node_test(tmp_path, tests: list[str], env: dict) -> str:
     node = shutil.which("node")
     assert node, "node (20 or later) is needed for js/; CI machines have it"
-    assert (ROOT / "examples" / "node" / "node_modules" / "onnxruntime-node").is_dir(), "run 'make node-deps'"
     proc = subprocess.run([node, "--test", *tests], capture_output=True, text=True, cwd=tmp_path,
                           env={**os.environ, **env}, timeout=120)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     return proc.stdout
+
+
+def translation_test(tmp_path, fixture: Path) -> str:
+    """js/test/translate.test.mjs on a write_translation fixture: onnxruntime-node and onnxruntime-web's wasm."""
+    for folder, package in (("node", "onnxruntime-node"), ("web", "onnxruntime-web")):
+        assert (ROOT / "examples" / folder / "node_modules" / package).is_dir(), f"run 'make {folder}-deps'"
+    out = node_test(tmp_path, [str(ROOT / "js" / "test" / "translate.test.mjs")],
+                    {"SEQKIT_JS_TRANSLATION": str(fixture)})
+    assert "# fail 0" in out and "# pass 4" in out, out[-2000:]
+    return out
+
+
+def test_node_test_runner_passes_on_python_fixtures(tmp_path):
+    fixtures = write(tmp_path / "fixtures.json")
+    out = node_test(tmp_path, [str(ROOT / "js" / "test" / "runtime.test.mjs")], {"SEQKIT_JS_FIXTURES": str(fixtures)})
+    assert "# fail 0" in out and "# pass 7" in out, out[-2000:]
+    assert sorted(p.name for p in (ROOT / "js" / "test").glob("*.test.mjs")) == ["runtime.test.mjs",
+                                                                               "translate.test.mjs"]
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +57,9 @@ def translation(tmp_path_factory):
     return write_translation(tmp_path_factory.mktemp("js-translation"))
 
 
-def test_node_test_runner_passes_on_python_fixtures(tmp_path, translation):
-    fixtures = write(tmp_path / "fixtures.json")
-    tests = sorted(str(p) for p in (ROOT / "js" / "test").glob("*.test.mjs"))
-    assert len(tests) == 2
-    out = node_test(tmp_path, tests, {"SEQKIT_JS_FIXTURES": str(fixtures), "SEQKIT_JS_TRANSLATION": str(translation)})
-    assert "# fail 0" in out and "# pass 10" in out, out[-2000:]
+@pytest.mark.slow
+def test_node_translates_as_python_does(tmp_path, translation):
+    translation_test(tmp_path, translation)
 
 
 @pytest.mark.slow
@@ -59,11 +74,10 @@ def test_node_translates_real_sentences_as_python_does(tmp_path):
     held_out = task.load_data(cmn, "test").references()[0][:10]
     seen = [s for s, _ in task.load_data(cmn, "train").pairs[:10]]
     translation = write_translation(tmp_path / "tatoeba", cmn, held_out + seen, options, epochs=5)
-    out = node_test(tmp_path, [str(ROOT / "js" / "test" / "translate.test.mjs")],
-                    {"SEQKIT_JS_TRANSLATION": str(translation)})
-    assert "# fail 0" in out and "# pass 3" in out, out[-2000:]
+    translation_test(tmp_path, translation)
 
 
+@pytest.mark.slow
 def test_node_example_translates_what_seqkit_predict_prints(translation):
     """examples/node/translate.js prints the records of `seqkit predict MODEL --text ...` (torch-free Python)."""
     model = json.loads(translation.read_text(encoding="utf-8"))["encoder"]

@@ -1,10 +1,12 @@
 // Greedy translation in node (onnxruntime-node, js/translate.mjs) against the Python runtime
 // (seqkit.runtime.translate) on the same exported pair: tests/js_fixtures.py's write_translation trains a small
-// model, exports it and records Python's decodes (SEQKIT_JS_TRANSLATION: that JSON file's path).
+// model, exports it and records Python's decodes (SEQKIT_JS_TRANSLATION: that JSON file's path). The decodes are
+// checked on onnxruntime-node and on onnxruntime-web's wasm backend (its node build: the wasm a browser runs).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InputError, SeqkitError, loadTranslator } from '../seqkit.mjs';
 import { assertClose, decode } from './fixtures.mjs';
 
@@ -55,4 +57,16 @@ test('bad files and sentences: the same one-line errors as Python', async () => 
   }
   await assert.rejects(loadTranslator(ort, readFileSync(fx.encoder)), /pass that file too/);
   await assert.rejects(translator.translate(['x'], { batchSize: 0 }), /batch size must be a positive integer/);
+});
+
+test('onnxruntime-web\'s wasm backend (what a browser runs) decodes the same', async () => {
+  const web = fileURLToPath(new URL('../../examples/web/node_modules/onnxruntime-web/dist/ort.node.min.mjs',
+    import.meta.url));
+  const wasm = await import(pathToFileURL(web).href);
+  wasm.env.wasm.numThreads = 1;
+  const onWeb = await loadTranslator(wasm, fx.encoder, { sessionOptions: { executionProviders: ['wasm'] } });
+  const batched = [];
+  for (let i = 0; i < fx.source_ids.length; i += 4) batched.push(...await onWeb.greedyIds(fx.source_ids.slice(i, i + 4)));
+  assert.deepEqual(batched, fx.batched);
+  assert.deepEqual(await onWeb.translate(fx.sentences, { batchSize: 4 }), fx.translations);
 });
