@@ -12,7 +12,7 @@ const isNode = typeof process !== 'undefined' && Boolean(process.versions?.node)
 
 /** The bytes of a model: a Uint8Array/ArrayBuffer, a Blob or File (a browser's file picker), a URL (browser:
  * fetched) or a path (node: read). Returns [bytes, name for messages]. */
-async function bytesOf(source) {
+export async function bytesOf(source) {
   if (source instanceof Uint8Array) return [source, 'the model'];
   if (source instanceof ArrayBuffer) return [new Uint8Array(source), 'the model'];
   if (typeof Blob !== 'undefined' && source instanceof Blob) {

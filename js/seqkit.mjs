@@ -7,6 +7,7 @@
 //   const model = await load(ort, 'fortunes.onnx');    // bytes, a File, a URL or a path
 //   await model.predict(['You will travel far.']);      // [{label, probability, probabilities}]
 //   await generate(await load(ort, 'lm.onnx'), { prompt: 'The ', length: 100, seed: 1 });
+//   await (await loadTranslator(ort, 'en-zh.onnx')).translate(['I like tea.']);  // + en-zh.decoder.onnx
 export { InputError, SeqkitError } from './errors.mjs';
 export { readMetadata, metadataProps } from './metadata.mjs';
 export { checkFeeds, convert, makeSpec, pretty, tensor } from './checks.mjs';
@@ -14,3 +15,4 @@ export { Encoder, Tokenizer, padBatch, pythonPattern } from './encode.mjs';
 export { bestPath, classNames, greedyText, interpret, softmax } from './results.mjs';
 export { Mulberry32, sample } from './rng.mjs';
 export { CharStream, Model, Stream, generate, load } from './model.mjs';
+export { BOS, EOS, PAD, SPECIALS, Translator, UNK, detokenize, loadTranslator, words } from './translate.mjs';

@@ -1,5 +1,7 @@
 """Fixtures for the JavaScript runtime's own tests (js/test/*.test.mjs): what seqkit.runtime's tokenizer,
-encoder, checks, results, CTC decoding and sampling RNG give for a set of cases, written as JSON.
+encoder, checks, results, CTC decoding and sampling RNG give for a set of cases, written as JSON; and a small
+translation model (encoder + decoder-step files) with the Python runtime's greedy translations of a few sentences
+(:func:`write_translation`).
 
 Non-finite floats and dtypes travel as ``{"$float": "nan"}`` and ``{"type", "data", "dims"}``; the JavaScript
 side decodes them the same way (js/test/fixtures.mjs).
@@ -17,6 +19,7 @@ from seqkit.runtime.checks import Spec, check_feeds
 from seqkit.runtime.encode import Encoder, Tokenizer, pad_batch
 from seqkit.runtime.results import interpret
 from seqkit.runtime.rng import Mulberry32, sample
+from seqkit.runtime.translate import detokenize, words
 
 WORD_PATTERN = r"\w+|[^\w\s]"  # classification's TOKEN_RE (tests/test_js.py checks they agree)
 TEXTS = ["You will travel far and meet a stranger.", "Über alles: 42 cats, 7 dogs!", "x", "THE END",
@@ -183,8 +186,105 @@ def repr_cases() -> list[list[str]]:
     return [[t, repr(t)] for t in texts]
 
 
+def translation_text_cases() -> dict:
+    """The translation tokenizer (lowercased or not) and detokenizer (char, word) on the tokenizer's texts."""
+    texts = [*TEXTS, "Don't! I'm here.", "ΣΊΣΥΦΟΣ ΟΔΟΣ", "İstanbul", "x²+y₂ ⅷ", "ﬁne ǈ ß"]
+    tokens = [["我", "喜欢", "茶"], ["I", "like", "tea", "."], [], ["<", "a", ">"]]
+    return {"words": [[t, words(t), words(t, False)] for t in texts],
+            "detokenize": [[t, unit, detokenize(t, unit)] for t in tokens for unit in ("char", "word")]}
+
+
 def write(path: Path) -> Path:
     data = {"tokenizer": tokenizer_cases(), "encoder": encoder_cases(), "checks": check_cases(),
-            "results": result_cases(), "rng": rng_cases(), "repr": repr_cases()}
+            "results": result_cases(), "rng": rng_cases(), "repr": repr_cases(),
+            "translation_text": translation_text_cases()}
     path.write_text(json.dumps(data, ensure_ascii=False, allow_nan=False))
+    return path
+
+
+# -- translation ----------------------------------------------------------------------------------------------
+SUBJECTS = {"I": "我", "you": "你", "he": "他", "she": "她", "we": "我们", "they": "他们"}
+VERBS = {"like": "喜欢", "drink": "喝", "want": "想要", "see": "看"}
+OBJECTS = {"tea": "茶", "water": "水", "coffee": "咖啡", "books": "书", "cats": "猫", "milk": "牛奶"}
+#: what the translations are checked on: seen and unseen sentences, case, punctuation, unknown words, an empty
+#: sentence (<unk> alone), one longer than the maximum source length (cut), Chinese in the source
+SENTENCES = ["I like tea.", "They don't drink coffee!", "We see cats.", "she wants milk", "You like books and tea.",
+             "", "HE DRINK WATER", "Cats, tea, milk, books, water, coffee, I, you, we, they, he, she, see.",
+             "我喜欢茶", "Don't you see?", "we want water!", "The end"]
+
+
+def generated_pairs() -> str:
+    """English -> Chinese pairs generated from a tiny lexicon (subject verb object, and its negation): 288
+    lines of TSV, nothing copied from anywhere."""
+    rows = []
+    for s, zs in SUBJECTS.items():
+        for v, zv in VERBS.items():
+            for o, zo in OBJECTS.items():
+                rows.append(f"{s.capitalize()} {v} {o}.\t{zs}{zv}{zo}。")
+                rows.append(f"{s.capitalize()} don't {v} {o}!\t{zs}不{zv}{zo}！")
+    return "\n".join(rows) + "\n"
+
+
+def write_translation(folder: Path, data: Path | None = None, sentences: list[str] | None = None,
+                      options: dict | None = None, epochs: int = 5) -> Path:
+    """A GRU translation model trained for a few seconds (on :func:`generated_pairs`, or on ``data``), exported
+    to ``folder`` (encoder + decoder step), and the Python runtime's greedy decodes of ``sentences``, batched
+    (4 at a time, padded), one by one and cut at 3 tokens; also the first step's logits and the errors Python
+    gives for bad files and inputs. Written as ``folder/translation.json``; returns its path."""
+    import shutil
+
+    import torch
+
+    import seqkit
+    from seqkit.errors import SeqkitError
+    from seqkit.runtime.translate import Translator
+    from seqkit.training import TrainConfig, prepare, train
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if data is None:
+        data = folder / "pairs.tsv"
+        data.write_text(generated_pairs(), encoding="utf-8")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        config = {"embedding_dim": 16, "attention_size": 16, "min_count": 1, "max_source_length": 8,
+                  "max_target_length": 12, **(options or {})}
+        prepared = prepare("gru", "translation", str(data), seqkit.CellConfig(hidden_size=16), config, seed=0)
+        trained = train(prepared.composition, prepared.train_data, prepared.val_data,
+                        TrainConfig(epochs=epochs, batch_size=16, lr=0.02, progress=False), run_dir=folder / "run")
+        encoder = folder / "en-zh.onnx"
+        seqkit.export(trained.composition, encoder, verify=False)  # the decode is compared with Python below
+    finally:
+        torch.set_num_threads(threads)
+    sentences = SENTENCES if sentences is None else sentences
+    translator = Translator(encoder)
+    sources = [translator.source_ids(t) for t in sentences]
+    batched = [ids for start in range(0, len(sources), 4) for ids in translator.greedy_ids(sources[start: start + 4])]
+    ids, lengths = translator.pad(sources[:4])
+    state, memory, mask = translator.start(translator.encode(ids, lengths))
+    logits, _ = translator.step(np.full(4, 2, dtype=np.int64), state, memory, mask)
+    lonely = folder / "lonely"
+    lonely.mkdir()
+    shutil.copy(encoder, lonely / encoder.name)
+    decoder = folder / translator.meta["decoder_file"]
+    errors = []
+    for path in (decoder, lonely / encoder.name, data):
+        try:
+            Translator(path)
+            raise AssertionError(f"{path} loaded")
+        except SeqkitError as exc:
+            errors.append({"load": str(path), "error": str(exc)})
+    for texts in ([5], ["ok", None], [["a", "list"]]):
+        try:
+            translator.translate(texts)
+            raise AssertionError(f"{texts} translated")
+        except InputError as exc:
+            errors.append({"translate": texts, "error": str(exc)})
+    fixture = {"encoder": str(encoder), "sentences": sentences, "source_ids": sources,
+               "batched": batched, "alone": [translator.greedy_ids([s])[0] for s in sources],
+               "cut": translator.greedy_ids(sources, max_length=3),
+               "translations": translator.translate(sentences, batch_size=4),
+               "first_logits": enc(logits), "errors": errors}
+    path = folder / "translation.json"
+    path.write_text(json.dumps(fixture, ensure_ascii=False, allow_nan=False), encoding="utf-8")
     return path

@@ -1,8 +1,8 @@
 // seqkit's JavaScript runtime against what the Python runtime gives on the same cases (tests/js_fixtures.py).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Encoder, InputError, Mulberry32, Tokenizer, checkFeeds, interpret, makeSpec, padBatch,
-  sample } from '../seqkit.mjs';
+import { Encoder, InputError, Mulberry32, Tokenizer, checkFeeds, detokenize, interpret, makeSpec, padBatch,
+  sample, words } from '../seqkit.mjs';
 import { pyRepr } from '../format.mjs';
 import { assertClose, load, plain } from './fixtures.mjs';
 
@@ -76,4 +76,13 @@ test('mulberry32 draws the numbers Python draws, and sampling picks the same ids
 
 test("messages quote texts as Python's repr does", () => {
   for (const [text, want] of fx.repr) assert.equal(pyRepr(text), want);
+});
+
+test('translation splits sentences into words and joins target tokens as Python does', () => {
+  assert.ok(fx.translation_text.words.length >= 15);
+  for (const [text, lower, kept] of fx.translation_text.words) {
+    assert.deepEqual(words(text), lower, `words of ${JSON.stringify(text)}`);
+    assert.deepEqual(words(text, false), kept, `words (case kept) of ${JSON.stringify(text)}`);
+  }
+  for (const [tokens, unit, want] of fx.translation_text.detokenize) assert.equal(detokenize(tokens, unit), want);
 });
