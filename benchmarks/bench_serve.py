@@ -7,7 +7,10 @@ onnxruntime call is not visible from outside, so the ratio that matters is print
 OFFLINE throughput of ``seqkit.runtime``'s ``predict`` at batch 64 on the same machine (samples/s).
 Goal (issue 21): at 64 clients, batched >= 50% of offline, and >= 3x unbatched.
 
-    flock /tmp/seqkit-bench.lock python benchmarks/bench_serve.py [--seconds 5] [--clients 1,8,64]
+The clients are ``wrk`` (C, one thread, ~2% of a core here: ``apt-get install wrk``) when it is on PATH, else
+Python threads (``--client python``), which take a large share of a small machine's CPU from the server.
+
+    flock /tmp/seqkit-bench.lock python benchmarks/bench_serve.py [--seconds 5] [--clients 1,8,64] [--client wrk]
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import argparse
 import http.client
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -48,7 +53,8 @@ def start(path: Path, batch: int, threads: int):
     port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     proc = subprocess.Popen([sys.executable, "-m", "seqkit", "serve", f"bench={path}", "--port", str(port),
-                             "--grpc-port", str(free_port()), "--max-batch-size", str(batch)],
+                             "--grpc-port", str(free_port()), "--max-batch-size", str(batch),
+                             "--threads", str(threads)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(600):
         try:
@@ -94,6 +100,34 @@ def load_test(port: int, bodies: list[bytes], clients: int, seconds: float) -> t
     return len(latencies), latencies, time.perf_counter() - start_t
 
 
+def wrk_test(port: int, script: Path, clients: int, seconds: float) -> tuple[float, float, float]:
+    """requests/s, p50 and p99 in ms, from ``wrk --latency`` (its own timing)."""
+    out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--latency", "-s",
+                          str(script), f"http://127.0.0.1:{port}/v2/models/bench/infer"],
+                         capture_output=True, text=True, check=True).stdout
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if bad or "Socket errors" in out:
+        raise SystemExit(f"wrk saw failed requests:\n{out}")
+    unit = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+
+    def percentile(p: str) -> float:
+        value, u = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M).groups()
+        return float(value) * unit[u]
+
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), percentile("50"), percentile("99")
+
+
+def wrk_script(directory: Path, bodies: list[bytes]) -> Path:
+    """A wrk Lua script sending the bodies in turn."""
+    script = directory / "bodies.lua"
+    items = ",\n".join(json.dumps(b.decode()) for b in bodies)
+    script.write_text("local bodies = {" + items + "}\nlocal i = 0\n"
+                      'local headers = {["Content-Type"] = "application/json"}\n'
+                      "request = function()\n  i = i % #bodies + 1\n"
+                      '  return wrk.format("POST", nil, headers, bodies[i])\nend\n')
+    return script
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden", type=int, default=256)
@@ -101,14 +135,15 @@ def main(argv=None) -> int:
     parser.add_argument("--features", type=int, default=8)
     parser.add_argument("--clients", default="1,8,64")
     parser.add_argument("--seconds", type=float, default=5.0, help="per configuration")
-    parser.add_argument("--threads", type=int, default=1, help="onnxruntime/OpenMP threads of the server")
+    parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads of the server (--threads)")
+    parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python")
     args = parser.parse_args(argv)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     from seqkit.runtime import load
 
     with tempfile.TemporaryDirectory() as tmp:
         path = export(Path(tmp), args.hidden, args.features)
-        model = load(path)
+        model = load(path)  # onnxruntime's default threads: the machine's best offline figure
         rng = np.random.default_rng(0)
         samples = [rng.standard_normal((args.steps, args.features)).astype(np.float32) for _ in range(256)]
         model.predict(samples[:64], batch_size=64)  # warm up
@@ -122,6 +157,8 @@ def main(argv=None) -> int:
              "data": s.reshape(-1).tolist()},
             {"name": "lengths", "datatype": "INT64", "shape": [1], "data": [args.steps]}]}).encode()
             for s in samples]
+        script = wrk_script(Path(tmp), bodies)
+        print(f"clients: {args.client}; server: --threads {args.threads}")
         print(f"LSTM H={args.hidden} T={args.steps} F={args.features} classification; offline predict at batch 64: "
               f"{offline:.0f} samples/s; load average {os.getloadavg()[0]:.2f}")
         print(f"{'clients':>7} {'batching':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'of offline':>10}")
@@ -131,10 +168,13 @@ def main(argv=None) -> int:
             try:
                 load_test(port, bodies, 4, 1.0)  # warm up
                 for clients in [int(c) for c in args.clients.split(",")]:
-                    count, lat, wall = load_test(port, bodies, clients, args.seconds)
-                    rps = count / wall
+                    if args.client == "wrk":
+                        rps, p50, p99 = wrk_test(port, script, clients, args.seconds)
+                    else:
+                        count, lat, wall = load_test(port, bodies, clients, args.seconds)
+                        rps = count / wall
+                        p50, p99 = np.percentile(lat, 50) * 1e3, np.percentile(lat, 99) * 1e3
                     table[clients, batch] = rps
-                    p50, p99 = np.percentile(lat, 50) * 1e3, np.percentile(lat, 99) * 1e3
                     print(f"{clients:>7} {'on' if batch > 1 else 'off':>8} {rps:>8.1f} {p50:>8.1f} {p99:>8.1f} "
                           f"{rps / offline:>9.0%}")
             finally:

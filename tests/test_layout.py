@@ -91,8 +91,8 @@ def test_runtime_imports_only_numpy_onnxruntime_and_itself():
 
 
 def test_serve_imports_only_the_runtime_and_mlserver():
-    """seqkit/serve (``seqkit serve``) runs where torch is not installed: stdlib, numpy, MLServer and what it brings
-    (fastapi), seqkit.runtime and seqkit.errors."""
+    """seqkit/serve (``seqkit serve``) runs where torch is not installed: stdlib, numpy, MLServer and what it
+    requires itself (fastapi, starlette, pydantic, orjson), seqkit.runtime and seqkit.errors."""
     for path in (ROOT / "serve").rglob("*.py"):
         for module in _imported_modules(path):
             top = module.split(".")[0]
@@ -100,7 +100,8 @@ def test_serve_imports_only_the_runtime_and_mlserver():
                 assert module == "seqkit.errors" or module.startswith(("seqkit.runtime", "seqkit.serve")), (
                     path.name, module)
             else:
-                assert top in {"numpy", "mlserver", "fastapi", "__future__"} or top in sys.stdlib_module_names, (
+                assert top in {"numpy", "mlserver", "fastapi", "starlette", "pydantic", "orjson", "__future__"} \
+                    or top in sys.stdlib_module_names, (
                     path.name, module)
 # -- the import table of docs/architecture.md, and no circles ---------------------------------------------------
 BASE = {"errors", "files", "_version"}  # modules every layer may import (runtime: errors only)

@@ -201,6 +201,33 @@ def test_bad_requests_get_one_readable_line_and_the_server_keeps_serving(served)
     assert 400 <= got < 500 and "\n" not in answer["error"], answer
 
 
+def test_infer_keeps_what_mlserver_does_around_it(served):
+    """The infer route skips FastAPI's routing, not MLServer: ids, versions, gzip both ways, errors."""
+    import gzip
+    import urllib.request
+
+    rows = np.random.default_rng(1).uniform(0, 1, (64, 3, 2)).astype(np.float32)
+    rows[..., 1] = 1
+    want = served.models["adding"].run({"series": rows})
+    out_name = next(iter(want))
+    body = {"id": "req-7", "inputs": [_tensor("series", "FP32", list(rows.shape), rows.reshape(-1).tolist())]}
+    status, answer = served.post("/v2/models/adding/infer", gzip.compress(json.dumps(body).encode()),
+                                 {"Content-Encoding": "gzip"})
+    assert status == 200 and answer["id"] == "req-7" and answer["model_name"] == "adding", answer
+    got = np.asarray(next(o for o in answer["outputs"] if o["name"] == out_name)["data"])
+    assert np.allclose(got, want[out_name].reshape(-1), atol=1e-6)
+    request = urllib.request.Request(served.url + "/v2/models/adding/infer", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json", "Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=30) as r:  # MLServer's gzip middleware still answers
+        assert r.headers.get("Content-Encoding") == "gzip"
+        assert json.loads(gzip.decompress(r.read()))["outputs"] == answer["outputs"]
+    status, answer = served.post("/v2/models/adding/versions/9/infer", body)
+    assert status == 404 and "\n" not in answer["error"] and "adding" in answer["error"], answer
+    status, answer = served.post("/v2/models/adding/infer", b"\x1f\x8b not gzip", {"Content-Encoding": "gzip"})
+    assert status == 422 and "\n" not in answer["error"], answer
+    assert served.get("/v2/models/adding")[0] == 200  # other routes are MLServer's own
+
+
 def test_small_soak(served, deployed):
     """benchmarks/soak_serve.py, small: good and bad requests from concurrent clients, every one answered right."""
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "soak_serve.py"), "--url", served.url,

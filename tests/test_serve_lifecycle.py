@@ -113,3 +113,27 @@ def test_parallel_workers_answer_and_refuse_like_one_process(deployed, tmp_path)
         assert status == 400 and "axis 2" in answer["error"], answer
     finally:
         assert server.stop() == 0, server.output()
+
+
+def test_metrics_count_infer_requests(deployed, tmp_path):
+    """--metrics-port: MLServer's Prometheus endpoint counts infer requests (REST and per model), good and bad."""
+    from serve_fixtures import free_port
+
+    port = free_port()
+    server = Server({"sum": str(deployed("adding").path)}, "--metrics-port", str(port), cwd=tmp_path)
+    try:
+        good = {"inputs": [{"name": "series", "datatype": "FP32", "shape": [1, 1, 2], "data": [0.5, 1]}]}
+        bad = {"inputs": [{"name": "series", "datatype": "FP32", "shape": [1, 1, 3], "data": [0, 1, 2]}]}
+        assert [server.post("/v2/models/sum/infer", b)[0] for b in (good, good, bad)] == [200, 200, 400]
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+            text = r.read().decode()
+        rest = [line for line in text.splitlines() if line.startswith("rest_server_requests_total{")
+                and 'path="/v2/models/{model_name}/infer"' in line]
+        assert any('status_code="200"' in line and line.endswith(" 2.0") for line in rest), rest
+        assert any('status_code="400"' in line and line.endswith(" 1.0") for line in rest), rest
+        model = [line for line in text.splitlines() if line.startswith("model_infer_request_success_total{")]
+        assert any('model="sum"' in line and line.endswith(" 2.0") for line in model), model
+    finally:
+        assert server.stop() == 0, server.output()

@@ -172,8 +172,12 @@ class Model:
         return Stream(self, batch)
 
 
-def load(path: str | os.PathLike, provider: str = "cpu") -> Model:
-    """Open a file written by ``seqkit export`` on onnxruntime's ``provider`` ("cpu" or "cuda")."""
+def load(path: str | os.PathLike, provider: str = "cpu", threads: int | None = None) -> Model:
+    """Open a file written by ``seqkit export`` on onnxruntime's ``provider`` ("cpu" or "cuda").
+
+    ``threads``: onnxruntime's intra-op threads (None: its default, one per core, spinning while they wait; 1: the
+    calling thread alone, which is what a server that shares the cores with its event loop wants).
+    """
     path = Path(path)
     if not path.is_file():
         raise SeqkitError(f"model file {path} does not exist" if not path.exists() else
@@ -182,7 +186,7 @@ def load(path: str | os.PathLike, provider: str = "cpu") -> Model:
         data = path.read_bytes()
     except OSError as exc:
         raise SeqkitError(f"cannot read {path}: {exc.strerror}") from None
-    session = open_session(data, provider)
+    session = open_session(data, provider, threads=threads)
     meta = read_metadata(session.session)
     if "inputs" not in meta or "outputs" not in meta:
         raise SeqkitError(f"{path} has no seqkit metadata (seqkit.inputs / seqkit.outputs); it was not written by "

@@ -59,6 +59,8 @@ def open_session(model: str | bytes, provider: str = "cpu", threads: int | None 
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        if threads == 1:  # no pool, so no thread spinning beside the caller's
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         sess = ort.InferenceSession(model, sess_options=options, providers=providers)
     except Exception as exc:

@@ -1,12 +1,13 @@
 """Adaptive batching of concurrent requests, padded by length as ``Model.predict`` pads (asyncio + numpy).
 
 Each request is checked on its own first (``check_feeds``), so a bad request is refused alone and never spoils a
-batch. Checked requests wait in a queue; one loop takes every request queued when the previous batch finished
+batch. Checked requests wait in a queue; one worker thread takes every request queued when the previous batch finished
 (up to ``max_batch_size`` rows; with ``max_batch_time`` > 0 it also waits up to that many seconds for more),
 groups those that can share a run, pads each group's ``time`` axis to its longest member (zeros; the padding id
 for token ids), concatenates along each input's ``batch`` axis (the recurrent state of a ``--streaming`` file has
-it second), runs onnxruntime once in a worker thread, and hands every request its own rows back, cut to its own
-length. Under light load a request runs at once (nothing waits for company); under heavy load batches grow.
+it second), runs onnxruntime once, and hands every request its own rows back, cut to its own length. The worker
+never waits for the event loop, so onnxruntime runs one batch while the loop answers the last and parses the
+next. Under light load a request runs at once (nothing waits for company); under heavy load batches grow.
 
 Files without a ``lengths`` input (forecasting, adding) batch only requests of equal length, as ``predict`` does.
 Padding never reaches a result of a file with ``lengths``: that is what ``seqkit export`` verifies.
@@ -16,6 +17,9 @@ padding of variable-length sequences) and fails every request of a batch when on
 from __future__ import annotations
 
 import asyncio
+import queue
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -41,8 +45,8 @@ class Batcher:
         self.padding = {s.name: (model.encoder.tokenizer.padding_id if s.kind == "ids" else 0) for s in model.inputs}
         self.timed = [s for s in model.inputs if s.axis("time") is not None]
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="seqkit-run")
-        self.queue: asyncio.Queue | None = None
-        self.task: asyncio.Task | None = None
+        self.pending: queue.SimpleQueue = queue.SimpleQueue()  # checked requests, from the event loop to the worker
+        self.worker = None
         self.batches = 0  # onnxruntime calls made (the benchmark reports rows per call)
 
     # -- what a request is ------------------------------------------------------------------------------
@@ -70,48 +74,52 @@ class Batcher:
         if self.max_batch_size <= 1:
             self.batches += 1
             return await loop.run_in_executor(self.executor, self.model.run, feeds)
-        if self.queue is None:
-            self.queue = asyncio.Queue()
-            self.task = loop.create_task(self._loop())
+        if self.worker is None:  # a daemon: a server that has answered everything may exit while it waits
+            self.worker = threading.Thread(target=self._work, name="seqkit-batch", daemon=True)
+            self.worker.start()
         future = loop.create_future()
-        self.queue.put_nowait(_Item(feeds, self._rows(feeds), self._steps(feeds), future))
+        self.pending.put(_Item(feeds, self._rows(feeds), self._steps(feeds), future))
         return await future
 
-    async def _collect(self) -> list[_Item]:
-        assert self.queue is not None
-        items = [await self.queue.get()]
-        rows = items[0].rows
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.max_batch_time
+    def _collect(self) -> list[_Item] | None:
+        """The next batch (blocking, in the worker thread): every request queued now, up to ``max_batch_size``
+        rows, and with ``max_batch_time`` > 0 those that come within that time; None once closed."""
+        first = self.pending.get()
+        if first is None:
+            return None
+        items, rows = [first], first.rows
+        deadline = time.monotonic() + self.max_batch_time
         while rows < self.max_batch_size:
-            if not self.queue.empty():
-                item = self.queue.get_nowait()
-            else:
-                wait = deadline - loop.time()
+            try:
+                item = self.pending.get_nowait()
+            except queue.Empty:
+                wait = deadline - time.monotonic()
                 if wait <= 0:
                     break
                 try:
-                    item = await asyncio.wait_for(self.queue.get(), wait)
-                except asyncio.TimeoutError:
+                    item = self.pending.get(timeout=wait)
+                except queue.Empty:
                     break
+            if item is None:
+                self.pending.put(None)  # closing: this batch still runs, the next _collect ends the worker
+                break
             items.append(item)
             rows += item.rows
         return items
 
-    async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            items = await self._collect()
+    def _work(self) -> None:
+        """The worker thread's loop. It never waits for the event loop: while the loop writes one batch's
+        responses and parses the next requests, onnxruntime already runs the batch queued meanwhile."""
+        while (items := self._collect()) is not None:
             groups: dict[tuple, list[_Item]] = {}
             for item in items:
                 groups.setdefault(self._key(item), []).append(item)
             for group in groups.values():
                 try:
-                    await loop.run_in_executor(self.executor, self._run_group, group)
+                    self._run_group(group)
                 except BaseException as exc:  # noqa: BLE001 -- never leave a request unanswered
                     for item in group:
-                        if not item.future.done():
-                            item.future.set_exception(exc)
+                        item.future.get_loop().call_soon_threadsafe(_settle, item.future, None, exc)
                     if not isinstance(exc, Exception):
                         raise
 
@@ -122,8 +130,8 @@ class Batcher:
             try:
                 values = self.model.run(self.merge(group))
                 self.batches += 1
-                for item, out in zip(group, self.split(values, group)):
-                    loop.call_soon_threadsafe(_settle, item.future, out, None)
+                answers = [(item.future, out, None) for item, out in zip(group, self.split(values, group))]
+                loop.call_soon_threadsafe(_settle_all, answers)  # one wake-up of the event loop per batch
                 return
             except SeqkitError:
                 pass  # e.g. a non-finite output: run each request alone so that only its own request fails
@@ -169,9 +177,13 @@ class Batcher:
         return out
 
     def close(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
+        self.pending.put(None)
         self.executor.shutdown(wait=False)
+
+
+def _settle_all(answers) -> None:
+    for future, value, exc in answers:
+        _settle(future, value, exc)
 
 
 def _settle(future: asyncio.Future, value, exc) -> None:

@@ -1,8 +1,9 @@
 """The MLServer runtime of ``seqkit serve``: one exported file, checked and run through ``seqkit.runtime``.
 
 ``SeqkitModel`` is an ``mlserver.MLModel``. Its settings' ``parameters.uri`` is the .onnx file and
-``parameters.extra`` holds ``provider``, ``max_batch_size``, ``max_batch_time`` and ``max_steps``. Metadata comes
-from the file (every input and output with datatype and shape, and task, cell, labels, columns as parameters).
+``parameters.extra`` holds ``provider``, ``threads``, ``max_batch_size``, ``max_batch_time`` and ``max_steps``.
+Metadata comes from the file (every input and output with datatype and shape, and task, cell, labels, columns as
+parameters).
 A request sends either the file's own input tensors (checked like ``Model.run``: names, dtypes, ranks, fixed
 dims, lengths, token ids, finite values) or raw samples (see :mod:`seqkit.serve.samples`). Every problem a
 client causes is one line, answered with 400.
@@ -57,7 +58,8 @@ class SeqkitModel(MLModel):
 
         params = self.settings.parameters
         extra = dict(params.extra or {}) if params is not None else {}
-        self.model = load(params.uri if params is not None else "", provider=extra.get("provider", "cpu"))
+        self.model = load(params.uri if params is not None else "", provider=extra.get("provider", "cpu"),
+                          threads=int(extra.get("threads") or 0) or None)
         self.batcher = Batcher(self.model, int(extra.get("max_batch_size", 64)),
                                float(extra.get("max_batch_time", 0.0)))
         self.max_steps = int(extra.get("max_steps", 0))

@@ -31,6 +31,8 @@ class Options:
     max_steps: int = 100_000
     max_body_mb: float = 64.0
     provider: str = "cpu"
+    threads: int = 1
+    access_log: bool = False
     metrics_port: int | None = None
     models: dict[str, str] = field(default_factory=dict)
 
@@ -84,8 +86,9 @@ def settings(options: Options):
                       metrics_endpoint="/metrics" if options.metrics_port else None,
                       metrics_port=options.metrics_port or 8082,
                       grpc_max_message_length=int(options.max_body_mb * 2**20),
-                      load_models_at_startup=False, model_repository_root=str(Path.cwd()))
-    extra = {"provider": options.provider, "max_batch_size": options.max_batch_size,
+                      load_models_at_startup=False, model_repository_root=str(Path.cwd()),
+                      debug=options.access_log)  # MLServer's debug: uvicorn's access log (and debug log lines)
+    extra = {"provider": options.provider, "threads": options.threads, "max_batch_size": options.max_batch_size,
              "max_batch_time": options.max_batch_time, "max_steps": options.max_steps}
     models = [ModelSettings(name=name, implementation="seqkit.serve.model.SeqkitModel",
                             parameters=ModelParameters(uri=str(Path(path).resolve()), extra=extra))
@@ -151,24 +154,117 @@ class _TooLarge(Exception):
     pass
 
 
+def _validation_line(errors) -> str:
+    first = (errors or [{}])[0]
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+    message = first.get("msg", "invalid request")
+    if where == "body" and first.get("type") in ("model_attributes_type", "dict_type"):
+        return "the request body is not a JSON object; send JSON with 'Content-Type: application/json'"
+    if first.get("type") == "json_invalid":
+        return f"the request body is not valid JSON ({first.get('ctx', {}).get('error', message)})"
+    return f"request field '{where}': {message}"
+
+
 def _one_line_validation(app) -> None:
     """A body that is not JSON, or not an inference request, gets 422 with one line instead of a list."""
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
     async def handler(request, exc: RequestValidationError):
-        first = (exc.errors() or [{}])[0]
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
-        message = first.get("msg", "invalid request")
-        if where == "body" and first.get("type") in ("model_attributes_type", "dict_type"):
-            line = "the request body is not a JSON object; send JSON with 'Content-Type: application/json'"
-        elif first.get("type") == "json_invalid":
-            line = f"the request body is not valid JSON ({first.get('ctx', {}).get('error', message)})"
-        else:
-            line = f"request field '{where}': {message}"
-        return JSONResponse(status_code=422, content={"error": line})
+        return JSONResponse(status_code=422, content={"error": _validation_line(exc.errors())})
 
     app.add_exception_handler(RequestValidationError, handler)
+
+
+INFER_PATH = re.compile(r"^/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?/infer$")
+
+
+class InferRoute:
+    """ASGI: ``POST /v2/models/{name}[/versions/{v}]/infer`` straight to MLServer's data plane.
+
+    The same request and response models, the same ``DataPlane.infer`` (model registry, metrics, errors), the same
+    JSON; what it skips is FastAPI's per-request routing, dependency and response-model machinery, which costs more
+    main-thread time than the model itself under many small requests (see benchmarks/bench_serve.py). It is the
+    innermost middleware of MLServer's app, so the body limit, gzip, CORS and the REST metrics still see every
+    request; every other path goes on to MLServer's FastAPI routes.
+    """
+
+    def __init__(self, app, data_plane):
+        self.app, self.data_plane = app, data_plane
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] == "POST":
+            match = INFER_PATH.match(scope["path"])
+            if match:
+                _mark_route(scope, versioned=match["version"] is not None)
+                return await self._infer(match["name"], match["version"], scope, receive, send)
+        return await self.app(scope, receive, send)
+
+    async def _infer(self, name, version, scope, receive, send):
+        import orjson
+        from mlserver.codecs.json import encode_to_json_bytes
+        from mlserver.errors import MLServerError
+        from mlserver.types import InferenceRequest
+        from mlserver.utils import extract_headers, insert_headers
+        from pydantic import ValidationError
+
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
+        chunks = []  # BodyLimit, outside, stops a body over the limit
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        try:
+            if "gzip" in headers.get("content-encoding", ""):
+                import gzip
+
+                body = gzip.decompress(body)
+            data = orjson.loads(body)
+            if not isinstance(data, dict):
+                return await _answer(send, 422, {"error": "the request body is not a JSON object; send JSON with "
+                                                          "'Content-Type: application/json'"})
+            payload = InferenceRequest.model_validate(data)
+        except (orjson.JSONDecodeError, OSError, EOFError) as exc:
+            return await _answer(send, 422, {"error": f"the request body is not valid JSON ({exc})"})
+        except ValidationError as exc:
+            return await _answer(send, 422, {"error": _validation_line(exc.errors())})
+        insert_headers(payload, headers)
+        try:
+            response = await self.data_plane.infer(payload, name, version)
+        except MLServerError as exc:
+            return await _answer(send, exc.status_code, {"error": str(exc)})
+        extra = extract_headers(response) or {}
+        content = response.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude_none=True)
+        await _answer(send, 200, content, extra, encode_to_json_bytes)
+
+
+def _mark_route(scope, versioned: bool) -> None:
+    """What Starlette's router would leave in the scope (its router, the endpoint), which the REST metrics read."""
+    app = scope.get("app")
+    routes = getattr(app, "_seqkit_infer_routes", None)
+    if routes is None and app is not None:
+        from starlette.routing import Match
+
+        routes = {}
+        for versioned_, path in ((False, "/v2/models/m/infer"), (True, "/v2/models/m/versions/v/infer")):
+            probe = {"type": "http", "method": "POST", "path": path, "root_path": ""}
+            routes[versioned_] = next((r for r in app.router.routes if r.matches(probe)[0] == Match.FULL), None)
+        app._seqkit_infer_routes = routes
+    route = (routes or {}).get(versioned)
+    if route is not None:
+        scope["router"], scope["endpoint"] = app.router, route.endpoint
+
+
+async def _answer(send, status: int, content, extra_headers=None, encode=None) -> None:
+    body = encode(content) if encode else json.dumps(content).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in (extra_headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _run(options: Options) -> None:
@@ -176,9 +272,12 @@ async def _run(options: Options) -> None:
 
     server_settings, models = settings(options)
     server = MLServer(server_settings)
-    app = server._rest_server._app  # MLServer 1.7 keeps its FastAPI app here; the middleware wraps it
+    from starlette.middleware import Middleware
+
+    app = server._rest_server._app  # MLServer 1.7 keeps its FastAPI app here; the middlewares wrap it
     _one_line_validation(app)
-    app.add_middleware(BodyLimit, limit=int(options.max_body_mb * 2**20))
+    app.add_middleware(BodyLimit, limit=int(options.max_body_mb * 2**20))  # outermost
+    app.user_middleware.append(Middleware(InferRoute, data_plane=server._data_plane))  # innermost
     await server.start(models)
 
 
@@ -196,4 +295,7 @@ def serve(options: Options, ready=None) -> None:
     if ready is not None:
         ready(f"serving {', '.join(options.models)} on http://{options.host}:{options.port}/v2 (REST) and "
               f"{options.host}:{options.grpc_port} (gRPC)")
+    from mlserver.utils import install_uvloop_event_loop
+
+    install_uvloop_event_loop()  # as MLServer's own CLI does
     asyncio.run(_run(options))
