@@ -7,8 +7,10 @@
 # then: .venv/bin/python benchmarks/translate_summary.py OUT_DIR
 set -eu
 DATA=$1; OUT=$2; SEQKIT=${SEQKIT:-.venv/bin/seqkit}
-CAPS="-T max_source_length=8 -T max_target_length=20 -T max_pairs=2000 -T buckets=[3,5,6]"
-SIZES="--hidden-size 48 -T embedding_dim=48 -T attention_size=48 --epochs 5 --batch-size 64 --lr 0.005"
+# CAPS and SIZES default to the small runs; the full-data runs: CAPS= SIZES="--hidden-size 128 -T embedding_dim=128
+# -T attention_size=128 --epochs 15 --patience 3 --batch-size 64 --lr 0.003" CELLS=gru
+CAPS=${CAPS-"-T max_source_length=8 -T max_target_length=20 -T max_pairs=2000 -T buckets=[3,5,6]"}
+SIZES=${SIZES-"--hidden-size 48 -T embedding_dim=48 -T attention_size=48 --epochs 5 --batch-size 64 --lr 0.005"}
 mkdir -p "$OUT"
 for seed in 0 1 2; do
   for cell in ${CELLS:-gru lstm}; do
