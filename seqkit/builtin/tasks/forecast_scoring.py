@@ -148,6 +148,10 @@ class ForecastScoring:
 
             scores.update(interval_scores(outputs[1], target, self.config.quantiles),
                           interval=nominal(self.config.quantiles))
+        if self.config.likelihood:
+            from seqkit.builtin.tasks.forecast_distribution import distribution_scores
+
+            scores.update(distribution_scores(self.config, outputs[2], target))
         from seqkit.builtin.tasks import forecast_classical as classical
 
         if not classical.available():

@@ -41,11 +41,13 @@ import torch
 from torch import nn
 
 from seqkit import hookimpl
+from seqkit.builtin.tasks import forecast_distribution as dist
 from seqkit.builtin.tasks.forecast_scoring import ForecastScoring
 from seqkit.builtin.tasks.forecast_windows import Windows, items
 from seqkit.core.task import Dataset, Task, TensorSpec, packaged_file
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.baselines import Ridge, forecast_errors, mase_scale
+from seqkit.kit.distributions import LIKELIHOODS
 from seqkit.kit.heads import pool
 from seqkit.kit.intervals import median_index
 from seqkit.kit.scaling import MeanScale, Standardize, check_scaling, mean_scale, mean_std
@@ -71,6 +73,7 @@ class ForecastingConfig:
     time_column: str = ""          # timestamps; empty: a leading date/month/year.. column; none: row numbers
     quantiles: list[float] = field(default_factory=list)  # e.g. [0.1, 0.5, 0.9]: a quantile head (pinball loss)
     id_column: str = ""            # long format: the column naming each row's series (many series, one model)
+    likelihood: str = ""           # gaussian or studentt: a distribution head (NLL, DeepAR) that outputs quantiles
     scaling: str = ""              # standard (training mean/std) or mean (each window by its mean |x|, DeepAR);
                                    # empty: standard for one series, mean for several
     # learned by fit() from the training split
@@ -112,8 +115,9 @@ class _Head(nn.Module):
         self.window_norm = config.window_norm
         self.proj = nn.Linear(in_size, config.horizon * config.num_features)
         self.quantiles = list(config.quantiles)
-        if self.quantiles:  # offsets of each quantile from the point path, started at a normal's: ``spread``
-            # is the std of the ridge AR's errors (standardised) that fit() left in task.prepared, or 0.5
+        self.dist = dist.distribution_head(in_size, config, spread)
+        if self.quantiles and self.dist is None:  # quantile offsets from the point path, started at a normal's:
+            # ``spread`` is the std of the ridge AR's errors (standardised) that fit() left in task.prepared, or 0.5
             from statistics import NormalDist
 
             self.qproj = nn.Linear(in_size, config.horizon * config.num_features * len(self.quantiles))
@@ -142,6 +146,8 @@ class _Head(nn.Module):
         if not self.quantiles:
             return (self._back(y, series),)
         last = pool(outputs, state, lengths, "last")
+        if self.dist is not None:  # loc = the point path; the quantiles from the distribution's parameters
+            return dist.distribution_outputs(self, last, y, series)
         q = y.unsqueeze(-1) + self.qproj(last).reshape(b, self.horizon, self.features, len(self.quantiles))
         q = self._back(q.movedim(-1, 1), series.unsqueeze(1)).movedim(1, -1)  # quantiles as a leading axis
         return q[..., median_index(self.quantiles)], q
@@ -152,6 +158,12 @@ class _Head(nn.Module):
         if isinstance(self.scale, MeanScale):
             return y * self.scale.scale(series)
         return y if self.scale is None else self.scale.inverse(y)
+
+    def unit(self, series):
+        """What one model unit is in the data's units: each window's scale, the std, or 1."""
+        if isinstance(self.scale, MeanScale):
+            return self.scale.scale(series)
+        return series.new_ones(1) if self.scale is None else self.scale.std
 
 
 class ForecastingTask(ForecastScoring, Task):
@@ -167,6 +179,7 @@ class ForecastingTask(ForecastScoring, Task):
         from an earlier seqkit) keeps the head it was trained with: no linear path."""
         if values.get("mean") and "linear_skip" not in values:
             values = {**values, "linear_skip": False}
+        values = dist.likelihood_levels(values)
         raw = values.get("quantiles")
         if isinstance(raw, str) and raw.strip() and not raw.strip().startswith("["):  # -T quantiles=0.1,0.5,0.9
             try:
@@ -199,6 +212,8 @@ class ForecastingTask(ForecastScoring, Task):
                             or not all(0.0 < q < 1.0 for q in c.quantiles)):
             raise ConfigError(f"quantiles must be two or more increasing levels in (0, 1), e.g. 0.1,0.5,0.9; got "
                               f"{c.quantiles}")
+        if c.likelihood not in ("", *LIKELIHOODS):
+            raise ConfigError(f"likelihood must be gaussian or studentt, got {c.likelihood!r}")
         if not 0.0 < c.test_fraction < 1.0:
             raise ConfigError(f"test_fraction must be in (0, 1), got {c.test_fraction}")
         check_scaling(c.mean, c.std, c.num_features)
@@ -215,6 +230,8 @@ class ForecastingTask(ForecastScoring, Task):
         if c.quantiles:
             out.append(TensorSpec("quantiles", ("batch", c.horizon, c.num_features, len(c.quantiles)), "float32",
                                   f"the forecast at quantile levels {c.quantiles}, in the data's units"))
+        if c.likelihood:
+            out.append(dist.distribution_spec(c))
         return out
 
     def feature_size(self):
@@ -388,6 +405,8 @@ class ForecastingTask(ForecastScoring, Task):
         pinball loss of the quantile forecasts, in the same units."""
         target, window_scale = self._target(target)
         std = self._scale().to(target.device) if window_scale is None else window_scale
+        if self.config.likelihood:  # negative log-likelihood in model units: every value divided by the unit
+            return dist.distribution_loss(self.config, outputs, target, std)
         if self.config.quantiles:
             from seqkit.kit.intervals import pinball
 
@@ -420,6 +439,7 @@ class ForecastingTask(ForecastScoring, Task):
         return {"columns": list(c.columns), "lookback": c.lookback, "horizon": c.horizon, "season": c.season,
                 **({"time": {"column": c.time_column, **c.frequency}} if c.frequency else {}),
                 **({"quantiles": list(c.quantiles)} if c.quantiles else {}),
+                **({"distribution": dist.distribution_metadata(c)} if c.likelihood else {}),
                 **({"id_column": c.id_column} if c.id_column else {}),
                 "scaling": {"mean": c.mean, "std": c.std, "learned_on": "training split only",
                             "applied": "inside the model: the encoder standardises, the head maps back; feed and "
