@@ -66,7 +66,8 @@ def test_student_t_head_trains_exports_and_predicts_its_quantiles(tmp_path, run)
     from seqkit.runtime.readers import read_samples
 
     r = run("train", "--task", "forecasting", "--data", "macro", "-T", "lookback=8", "-T", "horizon=3",
-            "-T", "likelihood=studentt", "-T", "quantiles=0.1,0.9", "--hidden-size", "4", "--epochs", "2",
+            "-T", "likelihood=studentt", "-T", "quantiles=0.1,0.9", "-T", "calibrate=cqr", "--hidden-size", "4",
+            "--epochs", "2",
             "--run-dir", tmp_path / "t")
     assert r.exit_code == 0, r.output
     scores = json.loads(run("evaluate", tmp_path / "t", "--json", "--no-plots").output)
@@ -83,7 +84,37 @@ def test_student_t_head_trains_exports_and_predicts_its_quantiles(tmp_path, run)
     assert d["loc"] == pytest.approx(result["forecast"]["realgdp_growth"]) and min(d["scale"]) > 0
     assert min(d["df"]) > 2 and len(set(d["df"])) == 1  # one learnt df per column
     assert result["distribution"]["realcons_growth"]["df"] != d["df"]
-    for level in ("0.1", "0.9"):  # exact quantiles of the learnt Student-t, computed in the graph
-        want = [m + s * student_t_ppf(float(level), d["df"][0]) for m, s in zip(d["loc"], d["scale"])]
-        assert q[level] == pytest.approx(want, rel=1e-5, abs=1e-5)
+    assert model.metadata["task_metadata"]["calibration"].startswith("cqr")
+    from safetensors.numpy import load_file
+
+    offsets = load_file(tmp_path / "t" / "weights.safetensors")["head.calibration.offsets"]  # model units (std)
+    std = model.metadata["task_metadata"]["scaling"]["std"][0]
+    for k, level in enumerate(("0.1", "0.9")):  # exact quantiles of the learnt Student-t + CQR's offset, in the graph
+        want = [m + s * student_t_ppf(float(level), d["df"][0]) + offsets[0, k] * std
+                for m, s in zip(d["loc"], d["scale"])]
+        assert q[level] == pytest.approx(want, rel=1e-5, abs=1e-4)
     assert not math.isclose(student_t_ppf(0.9, d["df"][0]), NormalDist().inv_cdf(0.9), rel_tol=1e-3)
+
+
+@pytest.mark.parametrize("options", [{"quantiles": [0.1, 0.5, 0.9]}, {"likelihood": "gaussian"}])
+def test_cqr_calibration_sets_the_validation_coverage_to_nominal(options):
+    from seqkit.builtin.tasks.forecast_windows import items
+    from seqkit.kit.intervals import interval_scores
+    from seqkit.training.trainer import prepare
+
+    prepared = prepare("gru", "forecasting", "us-employment", task_config={"lookback": 8, "horizon": 3,
+                                                                           "calibrate": "cqr", **options})
+    model, task, val = prepared.composition.model.eval(), prepared.composition.task, prepared.val_data
+    inputs, target = task.collate([val[i] for i in range(len(val))])
+    actual = np.stack([y for _, y in items(val)])
+    before = [o.detach().numpy() for o in model(*inputs)]
+    assert task.calibrate(model, val)
+    after = [o.detach().numpy() for o in model(*inputs)]
+    cover = interval_scores(after[1], actual, [0.1, 0.5, 0.9])["coverage"]
+    assert interval_scores(before[1], actual, [0.1, 0.5, 0.9])["coverage"] != cover
+    assert 0.78 <= cover <= 0.84  # by construction on the calibration windows themselves (finite-sample level)
+    assert np.allclose(after[0], before[0]) and np.all(np.diff(after[1], axis=-1) >= 0)  # median kept, no crossing
+    offsets = model.state_dict()["head.calibration.offsets"]
+    assert offsets.shape == (1, 3) and offsets[0, 1] == 0 and offsets[0, 0] != 0
+    with pytest.raises(ConfigError, match="calibrate=cqr recalibrates quantiles"):
+        task.__class__(task.config_from_dict({"calibrate": "cqr"})).validate()

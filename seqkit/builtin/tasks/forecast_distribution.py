@@ -36,6 +36,7 @@ def distribution_head(in_size: int, config, spread: float) -> DistributionHead |
 def distribution_outputs(head, last, loc, series) -> tuple:
     """``(forecast, quantiles, distribution)`` in the data's units from the location ``loc`` in model units."""
     scale, df, q = head.dist(last, loc)
+    q = q if head.calibration is None else head.calibration(q)
     unit = head.unit(series)
     forecast = head._back(loc, series)
     q = head._back(q.movedim(-1, 1), series.unsqueeze(1)).movedim(1, -1)

@@ -42,6 +42,8 @@ from torch import nn
 
 from seqkit import hookimpl
 from seqkit.builtin.tasks import forecast_distribution as dist
+from seqkit.builtin.tasks.forecast_calibration import METHODS, Calibration
+from seqkit.builtin.tasks.forecast_calibration import calibrate as calibrate_quantiles
 from seqkit.builtin.tasks.forecast_scoring import ForecastScoring
 from seqkit.builtin.tasks.forecast_windows import Windows, items
 from seqkit.core.task import Dataset, Task, TensorSpec, packaged_file
@@ -73,6 +75,7 @@ class ForecastingConfig:
     time_column: str = ""          # timestamps; empty: a leading date/month/year.. column; none: row numbers
     quantiles: list[float] = field(default_factory=list)  # e.g. [0.1, 0.5, 0.9]: a quantile head (pinball loss)
     id_column: str = ""            # long format: the column naming each row's series (many series, one model)
+    calibrate: str = ""            # cqr: the quantiles recalibrated on the validation split after training
     likelihood: str = ""           # gaussian or studentt: a distribution head (NLL, DeepAR) that outputs quantiles
     scaling: str = ""              # standard (training mean/std) or mean (each window by its mean |x|, DeepAR);
                                    # empty: standard for one series, mean for several
@@ -116,6 +119,7 @@ class _Head(nn.Module):
         self.proj = nn.Linear(in_size, config.horizon * config.num_features)
         self.quantiles = list(config.quantiles)
         self.dist = dist.distribution_head(in_size, config, spread)
+        self.calibration = Calibration(config.num_features, len(self.quantiles)) if config.calibrate else None
         if self.quantiles and self.dist is None:  # quantile offsets from the point path, started at a normal's:
             # ``spread`` is the std of the ridge AR's errors (standardised) that fit() left in task.prepared, or 0.5
             from statistics import NormalDist
@@ -149,6 +153,7 @@ class _Head(nn.Module):
         if self.dist is not None:  # loc = the point path; the quantiles from the distribution's parameters
             return dist.distribution_outputs(self, last, y, series)
         q = y.unsqueeze(-1) + self.qproj(last).reshape(b, self.horizon, self.features, len(self.quantiles))
+        q = q if self.calibration is None else self.calibration(q)
         q = self._back(q.movedim(-1, 1), series.unsqueeze(1)).movedim(1, -1)  # quantiles as a leading axis
         return q[..., median_index(self.quantiles)], q
 
@@ -169,7 +174,7 @@ class _Head(nn.Module):
 class ForecastingTask(ForecastScoring, Task):
     """Multivariate series window -> the next ``horizon`` steps (direct), scaling inside the model."""
 
-    CAPABILITIES = frozenset({"baselines", "report", "plots", "backtest", "streaming"})
+    CAPABILITIES = frozenset({"baselines", "report", "plots", "backtest", "streaming", "calibrate"})
 
     Config = ForecastingConfig
 
@@ -212,6 +217,9 @@ class ForecastingTask(ForecastScoring, Task):
                             or not all(0.0 < q < 1.0 for q in c.quantiles)):
             raise ConfigError(f"quantiles must be two or more increasing levels in (0, 1), e.g. 0.1,0.5,0.9; got "
                               f"{c.quantiles}")
+        if c.calibrate not in ("", *METHODS) or (c.calibrate and not c.quantiles):
+            raise ConfigError(f"calibrate=cqr recalibrates quantiles: give -T quantiles=0.1,0.5,0.9 or a likelihood "
+                              f"(got calibrate={c.calibrate!r}, quantiles={c.quantiles})")
         if c.likelihood not in ("", *LIKELIHOODS):
             raise ConfigError(f"likelihood must be gaussian or studentt, got {c.likelihood!r}")
         if not 0.0 < c.test_fraction < 1.0:
@@ -414,6 +422,10 @@ class ForecastingTask(ForecastScoring, Task):
             return pinball(outputs[1] / std.unsqueeze(-1), target / std, levels)
         return (((outputs[0] - target) / std) ** 2).mean()
 
+    def calibrate(self, model, data) -> bool:
+        """With ``calibrate=cqr``: the quantiles' offsets from the validation windows (forecast_calibration)."""
+        return bool(self.config.calibrate) and calibrate_quantiles(self, model, data)
+
     def scale_of_errors(self) -> list[float]:
         """MASE's denominators per feature (1.0 before fit)."""
         return list(self.config.mase_scale) or [1.0] * self.config.num_features
@@ -440,6 +452,7 @@ class ForecastingTask(ForecastScoring, Task):
                 **({"time": {"column": c.time_column, **c.frequency}} if c.frequency else {}),
                 **({"quantiles": list(c.quantiles)} if c.quantiles else {}),
                 **({"distribution": dist.distribution_metadata(c)} if c.likelihood else {}),
+                **({"calibration": "cqr on the validation split (offsets in the graph)"} if c.calibrate else {}),
                 **({"id_column": c.id_column} if c.id_column else {}),
                 "scaling": {"mean": c.mean, "std": c.std, "learned_on": "training split only",
                             "applied": "inside the model: the encoder standardises, the head maps back; feed and "
