@@ -45,6 +45,7 @@ from seqkit.builtin.tasks import forecast_distribution as dist
 from seqkit.builtin.tasks.forecast_calibration import METHODS, Calibration
 from seqkit.builtin.tasks.forecast_calibration import calibrate as calibrate_quantiles
 from seqkit.builtin.tasks.forecast_scoring import ForecastScoring
+from seqkit.builtin.tasks.forecast_series import fit_series_ids, series_embedding, series_id_specs, series_index
 from seqkit.builtin.tasks.forecast_windows import Windows, items
 from seqkit.core.task import Dataset, Task, TensorSpec, packaged_file
 from seqkit.errors import ConfigError, SeqkitError
@@ -76,6 +77,7 @@ class ForecastingConfig:
     quantiles: list[float] = field(default_factory=list)  # e.g. [0.1, 0.5, 0.9]: a quantile head (pinball loss)
     id_column: str = ""            # long format: the column naming each row's series (many series, one model)
     calibrate: str = ""            # cqr: the quantiles recalibrated on the validation split after training
+    series_embedding: int = 0      # N > 0: a learnt N-vector per series id (a panel), fed with every step
     likelihood: str = ""           # gaussian or studentt: a distribution head (NLL, DeepAR) that outputs quantiles
     scaling: str = ""              # standard (training mean/std) or mean (each window by its mean |x|, DeepAR);
                                    # empty: standard for one series, mean for several
@@ -84,6 +86,7 @@ class ForecastingConfig:
     std: list[float] = field(default_factory=list)
     mase_scale: list[float] = field(default_factory=list)  # per feature: mean |y[t] - y[t - season]| on training
     train_source: str = ""         # the training data's dataset name or path (recorded by load_data; baselines)
+    series_ids: list[str] = field(default_factory=list)  # series_embedding: the training series, in row order
     frequency: dict = field(default_factory=dict)  # the time column's (runtime.times.Frequency.to_dict); {}: none
 
 
@@ -98,10 +101,12 @@ class _Encoder(nn.Module):
         super().__init__()
         self.scale = _scaler(config)
         self.window_norm = config.window_norm
+        self.embedding = series_embedding(config)
 
-    def forward(self, series):
+    def forward(self, series, series_id=None):
         x = series if self.scale is None else self.scale(series)
-        return (x - x[:, -1:] if self.window_norm else x), None
+        x = x - x[:, -1:] if self.window_norm else x
+        return (x if self.embedding is None else self.embedding(x, series_id)), None
 
 
 class _Head(nn.Module):
@@ -138,7 +143,7 @@ class _Head(nn.Module):
         else:
             self.skip = None
 
-    def forward(self, outputs, state, lengths, series):
+    def forward(self, outputs, state, lengths, series, *_):
         x = series if self.scale is None else self.scale(series)
         b = x.shape[0]
         y = self.proj(pool(outputs, state, lengths, "last")).reshape(b, self.horizon, self.features)
@@ -228,7 +233,8 @@ class ForecastingTask(ForecastScoring, Task):
 
     def inputs(self):
         return [TensorSpec("series", ("batch", "time", self.config.num_features), "float32",
-                           "the last `time` steps of each series (lookback), raw values; the model scales them")]
+                           "the last `time` steps of each series (lookback), raw values; the model scales them"),
+                *series_id_specs(self.config)]
 
     def outputs(self):
         c = self.config
@@ -243,7 +249,7 @@ class ForecastingTask(ForecastScoring, Task):
         return out
 
     def feature_size(self):
-        return self.config.num_features
+        return self.config.num_features + self.config.series_embedding
 
     def build_encoder(self):
         return _Encoder(self.config)
@@ -271,7 +277,9 @@ class ForecastingTask(ForecastScoring, Task):
                                  "BLS via the vega_datasets package, public domain)", SPLITS,
                                  "forecasting/us_employment.csv"),
     }
-    FILES = "a CSV file with a header and one row per step (numeric columns; -T columns=[..] picks them)"
+    FILES = ("a CSV file with a header and one row per step (numeric columns; -T columns=[..] picks them), or a "
+             "folder of them: one series per file (named by the file) or long-format files (-T id_column=NAME)")
+    READS_FOLDERS = True  # a folder of series is one panel, read whole
     FILE_SPLITS = SPLITS
 
     def load_dataset(self, name, split):
@@ -285,8 +293,11 @@ class ForecastingTask(ForecastScoring, Task):
 
     def read(self, path: Path, name: str):
         """The :class:`~seqkit.builtin.tasks.forecast_table.Table` of a CSV (its series, columns and times)."""
-        from seqkit.builtin.tasks.forecast_table import read_series
+        from seqkit.builtin.tasks.forecast_table import read_folder, read_series
 
+        if Path(path).is_dir():  # a folder of series: one table, as a long-format CSV would be
+            return read_folder(Path(path), name, list(self.config.columns), self.config.time_column,
+                               self.config.id_column)
         return read_series(path, name, list(self.config.columns), self.config.time_column, self.config.id_column)
 
     def _windows(self, table, season: int, source: str, split: str) -> Windows:
@@ -358,6 +369,7 @@ class ForecastingTask(ForecastScoring, Task):
         else:
             c.mean, c.std = mean_std(np.concatenate([x, y]) for x, y in data)
             c.mase_scale = mase_scale(np.concatenate([x for x, _ in data]), c.season)
+        c.series_ids = fit_series_ids(c, data)
         self.validate()
         self._std = None
         if c.linear_skip and c.skip_init == "ridge":
@@ -395,7 +407,7 @@ class ForecastingTask(ForecastScoring, Task):
         y = torch.from_numpy(np.stack([y for _, y in samples]).astype(np.float32))
         if c.scaling == "mean":  # the loss works in each window's own scale: it rides with the target
             y = torch.cat([y, torch.from_numpy(mean_scale(x.numpy()))], 1)
-        return (x,), y
+        return ((x, series_index(c, samples)) if c.series_embedding else (x,)), y
 
     def _target(self, target):
         """``(targets [b, horizon, F], per-window scale [b, 1, F] or None)`` of what :meth:`collate` returned."""
@@ -454,6 +466,7 @@ class ForecastingTask(ForecastScoring, Task):
                 **({"distribution": dist.distribution_metadata(c)} if c.likelihood else {}),
                 **({"calibration": "cqr on the validation split (offsets in the graph)"} if c.calibrate else {}),
                 **({"id_column": c.id_column} if c.id_column else {}),
+                **({"series_ids": list(c.series_ids)} if c.series_embedding else {}),
                 "scaling": {"mean": c.mean, "std": c.std, "learned_on": "training split only",
                             "applied": "inside the model: the encoder standardises, the head maps back; feed and "
                                        "read raw values"} if c.scaling != "mean" else
