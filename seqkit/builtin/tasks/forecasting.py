@@ -27,9 +27,11 @@ Data: built-in ``sunspots``, ``co2``, ``airline``, ``macro``, ``seattle-weather`
 default every column but a leading time column). The time column's timestamps (``time_column``; frequency
 inferred, a gap or duplicate an error naming the line) label plots, backtests and predictions. ``quantiles``
 adds a quantile head (pinball loss; a ``quantiles`` output) scored by weighted quantile loss and coverage
-against a split-conformal linear AR. ``id_column``: a long-format table of many series, one global model with
-mean scaling inside it, scored per series and averaged the M4 way (docs/tasks.md, "Dates, intervals, many
-series").
+against a split-conformal linear AR; ``likelihood`` (gaussian, studentt) a distribution head trained by NLL
+(forecast_distribution); ``calibrate=cqr`` recalibrates the quantiles on the validation split
+(forecast_calibration). ``id_column``: a long-format table (or a folder of series) of many series, one global
+model with mean scaling inside it (``series_embedding``: a learnt vector per series, forecast_series), scored
+per series and averaged the M4 way (docs/tasks.md, "Dates, intervals, many series").
 """
 from __future__ import annotations
 
