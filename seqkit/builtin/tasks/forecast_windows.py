@@ -13,6 +13,19 @@ import numpy as np
 from seqkit.kit.baselines import Ridge, forecast_scores, mase_scale
 
 
+class Pair(tuple):
+    """One window's ``(inputs, targets)``; ``series`` names the series it was cut from (a learnt series
+    embedding looks it up)."""
+
+    series: str = ""
+
+
+def pair(x, y, series: str) -> Pair:
+    p = Pair((x, y))
+    p.series = series
+    return p
+
+
 class Windows:
     """Windows over ``series`` [steps, features]: item i is (inputs [lookback, F], targets [horizon, F]) with the
     targets starting at step ``starts[i]``; ``times`` (a :class:`seqkit.runtime.times.TimeIndex`, or a list of
@@ -32,7 +45,8 @@ class Windows:
 
     def __getitem__(self, i):
         s = int(self.starts[i])
-        return self.series[s - self.lookback: s], self.series[s: s + self.horizon]
+        sid = self.segments[int(self.segment_of(s))][0] if self.panel else self.segments[0][0]
+        return pair(self.series[s - self.lookback: s], self.series[s: s + self.horizon], sid)
 
     @property
     def panel(self) -> bool:
