@@ -13,14 +13,28 @@ import numpy as np
 from seqkit.kit.baselines import Ridge, forecast_scores, mase_scale
 
 
+class Window(tuple):
+    """One window of a table with covariates: ``(inputs, targets)`` as ever (baselines read those), and
+    ``covariates`` ``[lookback + horizon, C]``: the covariate columns over the same steps and the horizon."""
+
+    covariates: np.ndarray
+
+    def __new__(cls, inputs, targets, covariates):
+        window = super().__new__(cls, (inputs, targets))
+        window.covariates = covariates
+        return window
+
+
 class Windows:
     """Windows over ``series`` [steps, features]: item i is (inputs [lookback, F], targets [horizon, F]) with the
     targets starting at step ``starts[i]``; ``times`` (a :class:`seqkit.runtime.times.TimeIndex`, or a list of
-    them, one per segment, or None) dates the steps; ``segments`` ``[(id, lo, hi)]``: each series' rows."""
+    them, one per segment, or None) dates the steps; ``segments`` ``[(id, lo, hi)]``: each series' rows;
+    ``covariates`` ``[steps, C]`` (or None): covariate columns beside the series, each item then a
+    :class:`Window`."""
 
     def __init__(self, series: np.ndarray, starts, lookback: int, horizon: int, columns: list[str], name: str,
-                 times=None, segments=None):
-        self.series, self.starts = series, np.asarray(starts, dtype=np.int64)
+                 times=None, segments=None, covariates=None):
+        self.series, self.starts, self.covariates = series, np.asarray(starts, dtype=np.int64), covariates
         self.lookback, self.horizon, self.columns, self.name = lookback, horizon, columns, name
         self.segments = list(segments) if segments else [("", 0, len(series))]
         self.time_list = list(times) if isinstance(times, (list, tuple)) else [times] * len(self.segments)
@@ -32,7 +46,10 @@ class Windows:
 
     def __getitem__(self, i):
         s = int(self.starts[i])
-        return self.series[s - self.lookback: s], self.series[s: s + self.horizon]
+        x, y = self.series[s - self.lookback: s], self.series[s: s + self.horizon]
+        if self.covariates is None:
+            return x, y
+        return Window(x, y, self.covariates[s - self.lookback: s + self.horizon])
 
     @property
     def panel(self) -> bool:
@@ -54,7 +71,7 @@ class Windows:
 
     def subset(self, picks) -> Windows:
         return Windows(self.series, self.starts[np.asarray(picks, dtype=np.int64)], self.lookback, self.horizon,
-                       self.columns, self.name, self.time_list, self.segments)
+                       self.columns, self.name, self.time_list, self.segments, self.covariates)
 
 
 def items(data):
