@@ -1,10 +1,13 @@
 """Forecasting with covariates (darts' names): past_covariates, future_covariates and calendar features of the
 time column; the exported file's second input future_covariates, and predict reading the CSV's future rows."""
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
+from deploy_cases import BLOCK
 
 import seqkit
 from seqkit.errors import ConfigError, SeqkitError
@@ -134,6 +137,12 @@ def test_train_export_verify_and_predict_from_future_rows(tmp_path, run):
     record = json.loads((tmp_path / "p.jsonl").read_text())
     np.testing.assert_allclose(record["forecast"]["sales"], expected, rtol=1e-4, atol=1e-4)
     assert record["time"] == forecast_times(future, model)[0]
+    code = BLOCK + (f"from seqkit.cli import main\ntry:\n    main(['predict', {str(tmp_path / 'm.onnx')!r}, "
+                    f"{str(future)!r}, '-o', {str(tmp_path / 'q.jsonl')!r}])\nexcept SystemExit as e:\n"
+                    f"    assert not e.code, e.code")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr  # the runtime computes the calendar features without torch
+    assert json.loads((tmp_path / "q.jsonl").read_text())["forecast"] == record["forecast"]
     short = tmp_path / "short.csv"
     short.write_text("\n".join(lines[:123]) + "\n")  # 2 future rows for a horizon of 3
     r = run("predict", tmp_path / "m.onnx", short)
