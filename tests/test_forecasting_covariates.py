@@ -151,6 +151,7 @@ def test_train_export_verify_and_predict_from_future_rows(tmp_path, run):
 
 
 def test_a_future_covariate_that_carries_the_signal_beats_the_model_without_it(plugins, tmp_path):
+    from seqkit.builtin.tasks.forecast_covariates import linear_arx
     from seqkit.core.cell import CellConfig
     from seqkit.training import TrainConfig, load_run, prepare, train
 
@@ -166,8 +167,13 @@ def test_a_future_covariate_that_carries_the_signal_beats_the_model_without_it(p
         inputs, target = c.task.collate([test[i] for i in range(len(test))])
         with torch.no_grad():
             mae[name] = float((c.model(*inputs)[0] - target).abs().mean())
+        arx = linear_arx(c.task, c.task.load_data(path, "train"), test)
+        if options:  # the baseline evaluate adds for a model with covariates: ridge on the same inputs
+            mae["linear ARX"] = float(np.abs(arx - target.numpy()).mean())
+        else:
+            assert arx is None
     assert mae["with"] < 0.5 * mae["without"], mae  # the flag is worth 6 units, the noise has std 0.5
-    assert mae["with"] < 0.6, mae
+    assert mae["with"] < 0.6 and mae["linear ARX"] < 0.6, mae
 
 
 def test_observed_and_future_rows():

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqkit.builtin.tasks.forecast_windows import items
 from seqkit.core.options import TextOptions
 from seqkit.errors import ConfigError, SeqkitError
 from seqkit.kit.scaling import check_scaling, mean_std
@@ -123,6 +124,37 @@ def scaled(c, samples) -> tuple[np.ndarray, np.ndarray]:
     cov = (cov - np.asarray(c.covariate_mean)) / np.asarray(c.covariate_std)
     steps = cov.shape[1] - c.horizon
     return cov[:, :steps], cov[:, steps:, counts(c)[0]:]
+
+
+def design(task, data) -> tuple[np.ndarray, np.ndarray, int]:
+    """The linear ARX regression of ``data``'s windows in model units: inputs ``[n, lookback * (F + C) + horizon
+    * K]`` (the window's targets and covariates, then the future covariates of the horizon), targets ``[n, horizon
+    * F]``, and how many inputs are the window's (the skip path's; the rest are the future projection's)."""
+    x, y = task._scaled_pairs(data)
+    n = len(x)
+    future = np.zeros((n, 0))
+    if width(task.config):
+        past, future = scaled(task.config, list(items(data)))
+        x, future = np.concatenate([x, past], -1), future.reshape(n, -1)
+    x = x.reshape(n, -1)
+    return np.concatenate([x, future], 1), y.reshape(n, -1), x.shape[1]
+
+
+def linear_arx(task, train, test) -> np.ndarray | None:
+    """The baseline a model with covariates must beat: ridge regression of the ``horizon`` targets on the window
+    and its covariates and the future covariates (:func:`design`), fitted on ``train``; forecasts ``[n, horizon,
+    F]`` of ``test`` in the data's units, or None without covariates or training windows."""
+    c = task.config
+    if not width(c) or train is None or not len(train) or not len(test):
+        return None
+    from seqkit.kit.baselines import Ridge
+    from seqkit.kit.scaling import mean_scale
+
+    fit_x, fit_y, _ = design(task, train)
+    pred = Ridge().fit(fit_x, fit_y).predict(design(task, test)[0]).reshape(len(test), c.horizon, c.num_features)
+    if c.scaling == "mean":
+        return pred * mean_scale(np.stack([x for x, _ in items(test)]).astype(np.float64))
+    return pred * np.asarray(c.std) + np.asarray(c.mean)
 
 
 def _covariates(sample, i: int) -> np.ndarray:

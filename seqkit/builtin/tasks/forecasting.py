@@ -379,18 +379,13 @@ class ForecastingTask(ForecastScoring, Task):
         """The ridge AR fit of the training windows in standardised units, as the skip path's starting weights
         ``[horizon*F, lookback*F]`` and bias: left in ``self.prepared`` (never saved or exported) for
         :meth:`build_head` in the ``compose()`` of this fitted task; a reloaded run gets its trained weights."""
-        x, y = self._scaled_pairs(data)
-        x, future = x.reshape(len(x), -1), np.zeros((len(x), 0))
-        if covariates.width(self.config):  # the window's covariates and the future ones: a linear ARX start
-            past, future = covariates.scaled(self.config, items(data))
-            x = np.concatenate([x.reshape(len(x), -1, self.config.num_features), past], -1).reshape(len(x), -1)
-            future = future.reshape(len(x), -1)
-        ridge = Ridge().fit(np.concatenate([x, future], 1), y.reshape(len(y), -1))
+        x, y, window = covariates.design(self, data)  # with covariates: a linear ARX start
+        ridge = Ridge().fit(x, y)
         weight = ridge.coef / ridge.std[:, None]
         bias = ridge.y_mean - (ridge.mean / ridge.std) @ ridge.coef
-        self.prepared["skip_start"] = (weight.T[:, :x.shape[1]].astype(np.float32), bias.astype(np.float32))
-        if future.shape[1]:
-            self.prepared["future_start"] = weight.T[:, x.shape[1]:].astype(np.float32)
+        self.prepared["skip_start"] = (weight.T[:, :window].astype(np.float32), bias.astype(np.float32))
+        if x.shape[1] > window:
+            self.prepared["future_start"] = weight.T[:, window:].astype(np.float32)
         self.prepared["error_std"] = float(np.sqrt(max(ridge.loo_mse, 1e-6)))
 
     def _scaled_pairs(self, data) -> tuple[np.ndarray, np.ndarray]:
