@@ -25,7 +25,7 @@ def _sectors(names):
 
 
 def test_series_embedding_feeds_each_series_its_vector():
-    from seqkit.builtin.tasks.forecast_windows import pair
+    from seqkit.builtin.tasks.forecast_windows import Window
     from seqkit.training.trainer import prepare
 
     prepared = prepare("gru", "forecasting", "us-employment", task_config={"lookback": 8, "horizon": 3,
@@ -43,7 +43,7 @@ def test_series_embedding_feeds_each_series_its_vector():
     assert not torch.allclose(same, other)
     sample = val[0]
     with pytest.raises(SeqkitError, match="series 'nowhere' was not in the training data"):
-        task.collate([pair(sample[0], sample[1], "nowhere")])
+        task.collate([Window(sample[0], sample[1], "nowhere")])
     cls = type(task)
     one = cls(cls.config_from_dict({"lookback": 12, "series_embedding": 2}))
     with pytest.raises(ConfigError, match="needs a table of several series"):
