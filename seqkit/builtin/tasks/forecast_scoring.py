@@ -118,11 +118,12 @@ class ForecastScoring:
                 out["linear AR (per series)"] = self._scores(pred, test)
         elif ar is not None:
             out["linear AR"] = self._scores(ar.predict(np.stack([x.reshape(-1) for x, _ in items(test)])), test)
-        from seqkit.builtin.tasks.forecast_covariates import linear_arx
+        from seqkit.builtin.tasks.forecast_covariates import linear_arx, width
 
-        arx = linear_arx(self, train if train is not None else self.training_data(), test)
-        if arx is not None:  # a model with covariates against the linear model with the same covariates
-            out["linear ARX (covariates)"] = self._scores(arx, test)
+        if width(self.config):  # a model with covariates against the linear model with the same covariates
+            arx = linear_arx(self, train if train is not None else self.training_data(), test)
+            if arx is not None:
+                out["linear ARX (covariates)"] = self._scores(arx, test)
         from seqkit.builtin.tasks import forecast_classical as classical
 
         if classical.available():  # fitted per window or series: computed once per data object and config
