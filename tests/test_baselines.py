@@ -82,7 +82,8 @@ def task(plugins, name, **options):
     return cls(cls.config_from_dict(options))
 
 
-CLASSICAL = {"AutoETS (statsforecast)"}  # forecasting's optional baseline, there when statsforecast is installed
+CLASSICAL = {"AutoETS (statsforecast)", "AutoARIMA (statsforecast)"}  # forecasting's optional baselines, there
+# when statsforecast is installed
 
 
 def test_forecasting_baselines_fit_on_training_windows_and_refit_for_a_saved_run(plugins):

@@ -100,4 +100,22 @@ def test_auto_ets_baseline_from_statsforecast(plugins):
     np.testing.assert_allclose(pred[:, :, 0], [[5.0] * 3, [7.0] * 3], atol=0.05)
     cls = plugins.task("forecasting")
     t = cls(cls.config_from_dict({"lookback": 6, "horizon": 3, "season": 1}))
-    assert classical.NAME in t.baselines(None, data)
+    assert {classical.NAME, classical.ARIMA} <= set(t.baselines(None, data))
+
+
+def test_auto_arima_fits_once_per_series_and_forwards_at_later_origins():
+    """An AR(1) around 10 per series: AutoARIMA fitted at each series' first origin, applied to later histories
+    without refitting (its forecast moves with the new last value), and close to the true conditional mean."""
+    from seqkit.builtin.tasks import forecast_classical as classical
+    from seqkit.builtin.tasks.forecast_windows import Windows
+
+    rng = np.random.default_rng(0)
+    y = np.zeros(160)
+    for t in range(1, 160):
+        y[t] = 0.7 * y[t - 1] + rng.normal(0, 0.1)
+    series = (10 + y).astype(np.float32)[:, None]
+    data = Windows(series, [60, 70, 140, 150], 6, 2, ["v"], "ar1", segments=[("a", 0, 80), ("b", 80, 160)])
+    pred = classical.auto_arima(data, 2, 1)
+    for i, s in enumerate([60, 70, 140, 150]):
+        expect = 10 + 0.7 * (series[s - 1, 0] - 10)
+        assert abs(pred[i, 0, 0] - expect) < 0.1

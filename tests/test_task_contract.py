@@ -100,7 +100,7 @@ def test_capabilities_are_declared_or_inferred_and_checked():
         Unknown.capabilities()
     with pytest.raises(ValueError, match="unknown capability"):
         Old.can("telepathy")
-    assert set(CAPABILITIES) == {"baselines", "report", "plots", "backtest", "streaming", "state"}
+    assert set(CAPABILITIES) == {"baselines", "report", "plots", "backtest", "streaming", "state", "calibrate"}
 
 
 def test_compose_takes_the_fitted_task_and_refuses_a_mismatch(levels):

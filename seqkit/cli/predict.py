@@ -71,6 +71,7 @@ def predict(model, input, texts, output, fmt, force, provider, batch_size, beam,
       classification (text)      .txt one text per line, .csv/.jsonl with a "text" column/key, or --text
       classification (numbers)   .npz with X [items, time, features] and optional lengths [items]
       forecasting                .csv of one series (a row per step): forecasts what follows its last rows
+                                 (covariates: the future rows after them, targets empty)
       speech-frames              a folder of .wav files (or one .wav; 16 kHz PCM), or .npz frames
       video-frames               .npz with clips [items, time, channels, height, width] (+ lengths)
       adding                     .jsonl, one [[value, marker], ...] per line, or .npz series

@@ -76,6 +76,9 @@ class TaskData:
     DATASETS: ClassVar[dict[str, Dataset]] = {}
     #: what a user's file or folder holds, for messages and ``seqkit datasets``; "" when the task reads no files
     FILES: ClassVar[str] = ""
+    #: True: a folder given as data goes to :meth:`load_file` whole (the task reads every file in it at once);
+    #: False: seqkit.training reads a folder of shard files lazily, one file at a time, each by :meth:`load_data`
+    READS_FOLDERS: ClassVar[bool] = False
     #: the splits of a user's file (forecasting: its chronological train/test); empty: a file is read whole
     FILE_SPLITS: ClassVar[tuple[str, ...]] = ()
     #: how :meth:`training_data` reads the recorded source again: ``read(task, source, split)``. None:

@@ -50,6 +50,8 @@ CAPABILITIES = {
     "streaming": "export --streaming: chunks with the recurrent state carried (streaming_problem() may still "
                  "refuse one configuration)",
     "state": "the task's own inputs/outputs carry the cell's state (state_pairs()); its file steps as it is",
+    "calibrate": "calibrate(model, val_data) -> bool: after training, set buffers of the trained model from the "
+                 "validation split (True: they changed; the saved weights are rewritten)",
 }
 
 
@@ -90,7 +92,7 @@ class Task(TaskData):
                                   f"known: {', '.join(CAPABILITIES)}")
             return frozenset(cls.CAPABILITIES)
         implied = {"baselines": ("baseline", "baselines"), "report": ("report",), "plots": ("plots",),
-                   "backtest": ("backtest",), "state": ("state_pairs",)}
+                   "backtest": ("backtest",), "state": ("state_pairs",), "calibrate": ("calibrate",)}
         found = {name for name, methods in implied.items()
                  if any(getattr(cls, m) is not getattr(Task, m) for m in methods)}
         return frozenset(found | {"streaming"})
@@ -302,6 +304,12 @@ class Task(TaskData):
         ``bind_cell()``. Its exported file steps as it is; ``--streaming`` exports that same file with the
         streaming metadata every streaming file has."""
         return []
+
+    def calibrate(self, model: nn.Module, data: Any) -> bool:
+        """Capability ``calibrate``: after training, with the best epoch's weights loaded (CPU, eval mode), set
+        buffers of ``model`` from the validation ``data`` (forecasting: conformal offsets of its quantiles).
+        Return True when they changed: the run's saved weights are then rewritten with them."""
+        return False
 
 
 def _named(cls: type) -> str:

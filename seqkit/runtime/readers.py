@@ -6,7 +6,10 @@ INPUT                  samples
 ``.txt``               one text per non-empty line (a model with a tokenizer)
 ``.csv`` / ``.tsv``    a model with a tokenizer: one text per row, column ``text`` (or the task's
                        ``text_column``); a model that records ``columns`` (forecasting): ONE series, a row
-                       per step, its last ``lookback`` rows; else one sample per row, each cell a JSON value
+                       per step, its last ``lookback`` rows (many with ``id_column``; with covariates: the
+                       last observed rows, and the future rows after them, seqkit.runtime.covariates; with
+                       ``series_ids`` each series' index as ``series_id``, a file without the id column being
+                       the series its stem names); else one sample per row, each cell a JSON value
 ``.jsonl`` / ``.json`` one sample per line (JSON Lines) or a JSON list: a text, a list of tokens or ids, a
                        nested list of numbers, a WAV path, or an object ``{"text" | input name: value}``
 ``.npz`` / ``.npy``    ``[items, time, ...]`` under the input's name (or the only array, or ``X``/``frames``/
@@ -106,6 +109,16 @@ def _table(p: Path, model) -> tuple[list, list]:
                               f"the model forecasts {', '.join(meta['columns'])}")
         samples, sources = [], []
         for key, group in _series_groups(p, rows, header, meta).items():
+            if meta.get("covariates"):  # the observed rows, then the future rows (seqkit.runtime.covariates)
+                from seqkit.runtime.covariates import covariate_sample
+
+                label = f"{p} series {key!r}" if meta.get("id_column") else str(p)
+                sample, source = covariate_sample(p, group, header, meta, label)
+                if "series_ids" in meta:
+                    sample["series_id"] = _series_id(p, key or p.stem, meta["series_ids"])
+                samples.append(sample)
+                sources.append(source)
+                continue
             lookback = int(meta.get("lookback") or len(group))
             group = group[-lookback:]
             values = np.empty((len(group), len(columns)), dtype=np.float64)
@@ -115,7 +128,8 @@ def _table(p: Path, model) -> tuple[list, list]:
                         values[i, j] = float(row[c])
                     except (TypeError, ValueError):
                         raise InputError(f"{p} line {line}: column {c!r} is {row[c]!r}, not a number") from None
-            samples.append(values)
+            samples.append(values if "series_ids" not in meta else
+                           {"series": values, "series_id": _series_id(p, key or p.stem, meta["series_ids"])})
             series = f" series {key!r}" if meta.get("id_column") else ""
             sources.append(f"{p}{series} lines {group[0][0]}-{group[-1][0]} (the last {len(group)} steps)")
         return samples, sources
@@ -125,6 +139,16 @@ def _table(p: Path, model) -> tuple[list, list]:
         samples.append(sample if len(sample) > 1 else next(iter(sample.values())))
         sources.append(f"{p} line {line}")
     return samples, sources
+
+
+def _series_id(p: Path, key: str, known: list) -> np.ndarray:
+    """The ``series_id`` input of a model with a learnt series embedding: the series' index in its training ids."""
+    if key not in known:
+        raise SeqkitError(f"{p}: series {key!r} was not in the model's training data, so its series embedding has "
+                          f"no vector for it (it knows {', '.join(map(repr, known[:8]))}"
+                          f"{', ...' if len(known) > 8 else ''}); forecast new series with a model trained "
+                          f"without -T series_embedding")
+    return np.asarray(known.index(key), dtype=np.int64)
 
 
 def _series_groups(p: Path, rows: list, header: list, meta: dict) -> dict[str, list]:
@@ -161,6 +185,10 @@ def forecast_times(path: str | Path, model) -> list[list[str]] | None:
     recorded = Frequency.from_dict(time)
     out = []
     for key, group in _series_groups(p, rows, header, meta).items():
+        if meta.get("covariates"):  # the steps after the observed rows (the future rows hold covariates)
+            from seqkit.runtime.covariates import observed_count
+
+            group = group[:observed_count(group, meta["columns"])] or group
         name = f"{p} (series {key!r})" if key else str(p)
         index = parse([r[time["column"]] for _, r in group], [line for line, _ in group], name, time["column"])
         if (index.freq.unit, index.freq.step) != (recorded.unit, recorded.step) and len(group) > 1:

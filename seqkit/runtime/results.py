@@ -8,7 +8,8 @@
   the greedy transcription ``text`` (:func:`seqkit.runtime.ctc.greedy_decode` over the sample's valid frames);
 - ``[batch, horizon, F]`` with ``columns`` in the metadata (forecasting): ``{column: [horizon values]}`` in the
   data's units (the model scales inside); ``[batch, horizon, F, Q]`` with ``quantiles`` too: ``{column:
-  {level: [horizon values]}}``;
+  {level: [horizon values]}}``; ``distribution [batch, horizon, F, P]`` with ``distribution.parameters``:
+  ``{column: {"loc": [...], "scale": [...]}}``;
 - anything else: the values as (nested) lists, a single number as a number.
 
 A model with several outputs nests each output's result under its name.
@@ -35,7 +36,8 @@ def class_names(labels: Sequence[str], k: int) -> list[str]:
 
 
 def _one(spec: Spec, value: np.ndarray, length: int | None, labels: Sequence[str], columns: Sequence[str],
-         alphabet: Sequence[str] = (), blank: int = 0, quantiles: Sequence[float] = ()) -> dict:
+         alphabet: Sequence[str] = (), blank: int = 0, quantiles: Sequence[float] = (),
+         parameters: Sequence[str] = ()) -> dict:
     shape = spec.shape
     if alphabet and len(shape) == 3 and spec.axis("time") == 1 and value.shape[-1] == len(alphabet) + 1:
         frames = value.shape[0] if length is None else length
@@ -53,9 +55,14 @@ def _one(spec: Spec, value: np.ndarray, length: int | None, labels: Sequence[str
         best = p.argmax(-1)
         return {"tags": [names[int(i)] for i in best],
                 "tag_probabilities": [float(p[t, i]) for t, i in enumerate(best)]}
-    if (len(shape) == 4 and columns and quantiles and value.shape[-2:] == (len(columns), len(quantiles))
+    if (len(shape) == 4 and columns and quantiles and spec.name != "distribution"
+            and value.shape[-2:] == (len(columns), len(quantiles))
             and spec.axis("time") is None):  # forecasting's quantiles [horizon, F, Q]: per column, per level
         return {spec.name: {str(c): {str(q): [float(v) for v in value[:, j, k]] for k, q in enumerate(quantiles)}
+                            for j, c in enumerate(columns)}}
+    if (spec.name == "distribution" and len(shape) == 4 and columns and parameters
+            and value.shape[-2:] == (len(columns), len(parameters))):  # forecasting's loc, scale (, df) per column
+        return {spec.name: {str(c): {str(p): [float(v) for v in value[:, j, k]] for k, p in enumerate(parameters)}
                             for j, c in enumerate(columns)}}
     if len(shape) == 3 and columns and len(columns) == value.shape[-1] and spec.axis("time") is None:
         return {spec.name: {str(c): [float(v) for v in value[:, j]] for j, c in enumerate(columns)}}
@@ -74,12 +81,13 @@ def interpret(outputs: Sequence[Spec], values: dict[str, np.ndarray], lengths: n
     alphabet = task_metadata.get("alphabet") or []
     blank = int(task_metadata.get("blank", 0))
     quantiles = task_metadata.get("quantiles") or []
+    parameters = (task_metadata.get("distribution") or {}).get("parameters") or []
     specs = [s for s in outputs if s.kind != "state" and s.name in values]
     batch = len(next(iter(values[s.name] for s in specs))) if specs else 0
     results = []
     for b in range(batch):
         length = int(lengths[b]) if lengths is not None else None
-        parts = {s.name: _one(s, values[s.name][b], length, labels, columns, alphabet, blank, quantiles)
+        parts = {s.name: _one(s, values[s.name][b], length, labels, columns, alphabet, blank, quantiles, parameters)
                  for s in specs}
         if len(parts) == 1:
             results.append(next(iter(parts.values())))

@@ -111,11 +111,15 @@ def open_run(run_dir: Path, saved: dict | None) -> dict | None:
     return checkpoint
 
 
+def write_weights(run_dir: Path, state: dict) -> None:
+    atomic_write(run_dir / WEIGHTS, st_save({k: v.contiguous() for k, v in state.items()}))
+
+
 def write_epoch(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, history: list[dict],
                 new_best: dict | None, best: dict, summary: dict) -> None:
     """After each epoch: the best weights (when ``new_best``), the checkpoint, then the metrics."""
     if new_best is not None:
-        atomic_write(run_dir / WEIGHTS, st_save({k: v.contiguous() for k, v in new_best.items()}))
+        write_weights(run_dir, new_best)
     write_checkpoint(run_dir / CHECKPOINT, {"model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                                             "optimizer": optimizer.state_dict(), "history": history, **best})
     write_metrics(run_dir, history, summary)

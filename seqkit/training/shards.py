@@ -41,8 +41,9 @@ def is_shard_folder(source: Any) -> bool:
 
 
 def load_data(task, source: Any, split: str = "train") -> Any:
-    """``task.load_data(source, split)``, or :class:`ShardedData` over the files of a shard folder."""
-    if is_shard_folder(source):
+    """``task.load_data(source, split)``, or :class:`ShardedData` over the files of a shard folder (unless the
+    task reads folders whole itself: ``READS_FOLDERS``, e.g. forecasting's folder of series = one panel)."""
+    if is_shard_folder(source) and not getattr(task, "READS_FOLDERS", False):
         files = shard_files(source)
         suffixes = sorted({p.suffix.lower() for p in files})
         if len(suffixes) > 1:

@@ -47,6 +47,7 @@ from seqkit.training.runs import (
     write_epoch,
     write_json,
     write_metrics,
+    write_weights,
 )
 from seqkit.training.saved import _compose_saved, load_run, load_saved_run  # noqa: F401 (also imported from here)
 from seqkit.training.selection import Selection, learning_rate
@@ -189,7 +190,7 @@ def train(composition: Composition, train_data: Sequence, val_data: Sequence | N
         session = _Session(folder, composition, config, has_val, baselines, group, on_epoch)
         session.start(device, checkpoint)
         stopped_early = session.run_epochs(train_data, val_data if has_val else None)
-        return session.finish(stopped_early)
+        return session.finish(stopped_early, val_data if has_val else None)
 
 
 def _new_run_dir(composition: Composition, resume: bool) -> Path:
@@ -319,13 +320,18 @@ class _Session:
                 "baselines": self.baselines, "main_metric": list(self.composition.task.main_metric()),
                 "selected_on": self.selection.describe(), "split": split, "stopped_early": stopped_early}
 
-    def finish(self, stopped_early: bool) -> TrainResult:
+    def finish(self, stopped_early: bool, val_data: Sequence | None = None) -> TrainResult:
         if self.best_state is None:
             raise SeqkitError(f"{self.run_dir}: no epoch gave a comparable {self.selection.column} (NaN?); check the "
                               f"task's metrics")
         model = self.composition.model
         model.load_state_dict(self.best_state)
         model.to("cpu").eval()
+        task = self.composition.task
+        if val_data is not None and task.can("calibrate") and task.calibrate(model, val_data):
+            self.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            if self.group.main:  # the calibrated buffers are part of the run's weights
+                write_weights(self.run_dir, self.best_state)
         final = self.summary(stopped_early)
         if self.group.main:
             write_metrics(self.run_dir, self.history, final)

@@ -118,16 +118,24 @@ class ForecastScoring:
                 out["linear AR (per series)"] = self._scores(pred, test)
         elif ar is not None:
             out["linear AR"] = self._scores(ar.predict(np.stack([x.reshape(-1) for x, _ in items(test)])), test)
+        from seqkit.builtin.tasks.forecast_covariates import linear_arx, width
+
+        if width(self.config):  # a model with covariates against the linear model with the same covariates
+            arx = linear_arx(self, train if train is not None else self.training_data(), test)
+            if arx is not None:
+                out["linear ARX (covariates)"] = self._scores(arx, test)
         from seqkit.builtin.tasks import forecast_classical as classical
 
-        if classical.available():  # fitted per window: computed once per data object and config
+        if classical.available():  # fitted per window or series: computed once per data object and config
             key = (id(test), len(test), self.config.horizon, self.config.season)
             cached = getattr(self, "_auto_ets", None)
             if cached is None or cached[0] != key or cached[1] is not test:
-                cached = self._auto_ets = (key, test, classical.auto_ets(test, self.config.horizon,
-                                                                         self.config.season))
-            if cached[2] is not None:
-                out[classical.NAME] = self._scores(cached[2], test)
+                cached = self._auto_ets = (key, test, {
+                    name: fit(test, self.config.horizon, self.config.season)
+                    for name, fit in ((classical.NAME, classical.auto_ets), (classical.ARIMA, classical.auto_arima))})
+            for name, pred in cached[2].items():
+                if pred is not None:
+                    out[name] = self._scores(pred, test)
         fitted = self.conformal(train) if self.config.quantiles else None
         if fitted is not None:
             from seqkit.kit.intervals import interval_scores
@@ -148,6 +156,10 @@ class ForecastScoring:
 
             scores.update(interval_scores(outputs[1], target, self.config.quantiles),
                           interval=nominal(self.config.quantiles))
+        if self.config.likelihood:
+            from seqkit.builtin.tasks.forecast_distribution import distribution_scores
+
+            scores.update(distribution_scores(self.config, outputs[2], target))
         from seqkit.builtin.tasks import forecast_classical as classical
 
         if not classical.available():

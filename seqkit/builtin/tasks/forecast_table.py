@@ -2,7 +2,8 @@
 column parsed (:mod:`seqkit.runtime.times`: frequency inferred, a gap or duplicate is an error naming the line).
 
 All series are concatenated into one ``values`` array ``[rows, features]``; ``bounds`` holds each series' rows,
-so a window never crosses from one series into the next.
+so a window never crosses from one series into the next. A folder (:func:`read_folder`) is one such table: each
+CSV/TSV file in it one series named by the file's stem, or (holding the id column) several in long format.
 """
 from __future__ import annotations
 
@@ -84,3 +85,43 @@ def read_series(path: Path, name: str, columns: list[str], time_column: str = ""
     if len({t.freq.to_dict()["name"] for t in times if t is not None}) > 1:
         raise SeqkitError(f"{name}: the series have different frequencies; give series of one frequency")
     return Table(values, values_columns, ids, bounds, times, time)
+
+
+def read_folder(folder: Path, name: str, columns: list[str], time_column: str = "", id_column: str = "") -> Table:
+    """Every ``.csv``/``.tsv`` file at the top of ``folder`` (sorted by name) as one table: a file with the
+    ``id_column`` holds series in long format, any other file is one series whose id is the file's stem. Every
+    file must have the first file's value columns and time column; an id may appear in one file only."""
+    import csv
+
+    files = sorted(p for p in Path(folder).iterdir()
+                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in (".csv", ".tsv"))
+    if not files:
+        raise SeqkitError(f"{name}: no .csv or .tsv files in the folder; give one file per series (named by the "
+                          f"series) or long-format tables with -T id_column=NAME")
+    parts, first = [], None
+    for path in files:
+        with open(path, newline="", encoding="utf-8") as f:
+            header = next(csv.reader(f, delimiter="\t" if path.suffix.lower() == ".tsv" else ","), [])
+        long = bool(id_column) and id_column in header
+        table = read_series(path, f"{name}/{path.name}", list(columns or (first.columns if first else [])),
+                            time_column or (first.time_column or "none" if first else ""),
+                            id_column if long else "")
+        if first is not None and table.columns != first.columns:
+            raise SeqkitError(f"{name}/{path.name}: columns {', '.join(table.columns)} differ from "
+                              f"{', '.join(first.columns)} of {files[0].name}; give every file the same columns")
+        first = first or table
+        parts.append((table, table.ids if long else [path.stem]))
+    ids, seen = [], {}
+    for (_, names), path in zip(parts, files):
+        for sid in names:
+            if sid in seen:
+                raise SeqkitError(f"{name}: series {sid!r} is in both {seen[sid]} and {path.name}; give each series "
+                                  f"once")
+            seen[sid] = path.name
+            ids.append(sid)
+    offsets = np.cumsum([0] + [len(t.values) for t, _ in parts])
+    bounds = [(int(lo + o), int(hi + o)) for (t, _), o in zip(parts, offsets) for lo, hi in t.bounds]
+    times = [t for table, _ in parts for t in table.times]
+    if len({t.freq.to_dict()["name"] for t in times if t is not None}) > 1:
+        raise SeqkitError(f"{name}: the series have different frequencies; give series of one frequency")
+    return Table(np.concatenate([t.values for t, _ in parts]), first.columns, ids, bounds, times, first.time_column)

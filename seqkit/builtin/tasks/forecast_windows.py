@@ -13,14 +13,30 @@ import numpy as np
 from seqkit.kit.baselines import Ridge, forecast_scores, mase_scale
 
 
+class Window(tuple):
+    """One window: ``(inputs, targets)`` as ever (baselines read those); ``series`` names the series it was cut
+    from (a learnt series embedding looks it up) and ``covariates`` ``[lookback + horizon, C]`` (or None) holds
+    the covariate columns over the same steps and the horizon."""
+
+    series: str
+    covariates: np.ndarray | None
+
+    def __new__(cls, inputs, targets, series: str = "", covariates=None):
+        window = super().__new__(cls, (inputs, targets))
+        window.series, window.covariates = series, covariates
+        return window
+
+
 class Windows:
     """Windows over ``series`` [steps, features]: item i is (inputs [lookback, F], targets [horizon, F]) with the
     targets starting at step ``starts[i]``; ``times`` (a :class:`seqkit.runtime.times.TimeIndex`, or a list of
-    them, one per segment, or None) dates the steps; ``segments`` ``[(id, lo, hi)]``: each series' rows."""
+    them, one per segment, or None) dates the steps; ``segments`` ``[(id, lo, hi)]``: each series' rows;
+    ``covariates`` ``[steps, C]`` (or None): covariate columns beside the series. Each item is a
+    :class:`Window`."""
 
     def __init__(self, series: np.ndarray, starts, lookback: int, horizon: int, columns: list[str], name: str,
-                 times=None, segments=None):
-        self.series, self.starts = series, np.asarray(starts, dtype=np.int64)
+                 times=None, segments=None, covariates=None):
+        self.series, self.starts, self.covariates = series, np.asarray(starts, dtype=np.int64), covariates
         self.lookback, self.horizon, self.columns, self.name = lookback, horizon, columns, name
         self.segments = list(segments) if segments else [("", 0, len(series))]
         self.time_list = list(times) if isinstance(times, (list, tuple)) else [times] * len(self.segments)
@@ -32,7 +48,9 @@ class Windows:
 
     def __getitem__(self, i):
         s = int(self.starts[i])
-        return self.series[s - self.lookback: s], self.series[s: s + self.horizon]
+        sid = self.segments[int(self.segment_of(s))][0] if self.panel else self.segments[0][0]
+        cov = None if self.covariates is None else self.covariates[s - self.lookback: s + self.horizon]
+        return Window(self.series[s - self.lookback: s], self.series[s: s + self.horizon], sid, cov)
 
     @property
     def panel(self) -> bool:
@@ -54,7 +72,7 @@ class Windows:
 
     def subset(self, picks) -> Windows:
         return Windows(self.series, self.starts[np.asarray(picks, dtype=np.int64)], self.lookback, self.horizon,
-                       self.columns, self.name, self.time_list, self.segments)
+                       self.columns, self.name, self.time_list, self.segments, self.covariates)
 
 
 def items(data):
