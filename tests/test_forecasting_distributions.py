@@ -118,3 +118,20 @@ def test_cqr_calibration_sets_the_validation_coverage_to_nominal(options):
     assert offsets.shape == (1, 3) and offsets[0, 1] == 0 and offsets[0, 0] != 0
     with pytest.raises(ConfigError, match="calibrate=cqr recalibrates quantiles"):
         task.__class__(task.config_from_dict({"calibrate": "cqr"})).validate()
+
+
+def test_calibration_leaves_training_alone_and_sorts_when_evaluating():
+    """calibrate=cqr must not change how a model trains: the layer is the identity in training (crossed quantiles
+    keep their own pinball losses) and adds its offsets and sorts in eval mode (what the export holds)."""
+    from seqkit.builtin.tasks.forecast_calibration import Calibration
+
+    layer = Calibration(1, 3)
+    crossed = torch.tensor([[[[0.5, 0.2, 0.9]]]], requires_grad=True)
+    layer.train()
+    out = layer(crossed)
+    assert torch.equal(out, crossed)
+    out[..., 0].sum().backward()
+    assert crossed.grad.flatten().tolist() == [1.0, 0.0, 0.0]  # the gradient stays with level 0
+    layer.eval()
+    layer.offsets.copy_(torch.tensor([[-0.1, 0.0, 0.1]]))
+    assert torch.allclose(layer(crossed.detach()), torch.tensor([[[[0.2, 0.4, 1.0]]]]))
