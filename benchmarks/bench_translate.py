@@ -2,7 +2,7 @@
 own greedy loop on the same trained model, batch 1 and 32, CPU, 2 threads each; where the runtime's time goes
 (the encoder call vs the per-token decoder-step calls). Prints a table and the ratio; never a timed test.
 
-    flock /tmp/seqkit-bench.lock .venv/bin/python benchmarks/bench_translate.py RUN_DIR MODEL.onnx [--sentences 64]
+    flock /tmp/seqkit-bench.lock .venv/bin/python benchmarks/bench_translate.py RUN_DIR MODEL.onnx [--sentences 256]
 """
 import argparse
 import os
@@ -17,9 +17,9 @@ from seqkit.training.trainer import load_run
 parser = argparse.ArgumentParser()
 parser.add_argument("run")
 parser.add_argument("model")
-parser.add_argument("--sentences", type=int, default=64)
+parser.add_argument("--sentences", type=int, default=256)
 parser.add_argument("--threads", type=int, default=2)
-parser.add_argument("--repeats", type=int, default=3)
+parser.add_argument("--repeats", type=int, default=5)
 args = parser.parse_args()
 
 torch.set_num_threads(args.threads)
@@ -52,13 +52,18 @@ def batched(fn, batch):
     return out
 
 
-def best_of(fn):
-    times = []
+def interleaved(fns):
+    """Median seconds of each of ``fns`` over ``--repeats`` rounds, run in turn within each round (a warm-up
+    round first), so that a slow moment of the machine falls on both sides; and each one's last result."""
+    for fn in fns:
+        fn()
+    times, results = [[] for _ in fns], [None] * len(fns)
     for _ in range(args.repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            results[i] = fn()
+            times[i].append(time.perf_counter() - start)
+    return [float(np.median(t)) for t in times], results
 
 
 print(f"{len(sources)} test sentences, {args.threads} threads, load average {os.getloadavg()}")
@@ -66,8 +71,9 @@ print(f"{'batch':>5} {'pytorch tok/s':>14} {'runtime tok/s':>14} {'ratio':>6} {'
       f"{'encoder %':>9} {'steps %':>8} {'step calls':>10} {'ms/step':>8}")
 for batch in (1, 32):
     with torch.no_grad():
-        t_torch, want = best_of(lambda: batched(lambda b: task.greedy(b), batch))
-    t_ort, got = best_of(lambda: batched(lambda b: translator.greedy_ids([list(map(int, s)) for s in b]), batch))
+        (t_torch, t_ort), (want, got) = interleaved([
+            lambda: batched(lambda b: task.greedy(b), batch),
+            lambda: batched(lambda b: translator.greedy_ids([list(map(int, s)) for s in b]), batch)])
     tokens = sum(len(ids) + 1 for ids in got)  # + EOS (or the step that hit the maximum length)
     enc, dec = Timed(translator.encoder), Timed(translator.decoder)
     translator.encoder, translator.decoder = enc, dec

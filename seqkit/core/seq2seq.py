@@ -51,7 +51,8 @@ class Seq2SeqParts:
 
     ``encoder``: ``forward(*encoder inputs) -> encoder outputs`` (specs ``encoder_inputs`` / ``encoder_outputs``);
     ``decoder``: one step, ``forward(*decoder inputs) -> decoder outputs``; the decoder's inputs are named so that
-    the runtime feeds them: ``token`` (previous token ids [batch]), the state tensors (names in ``state_inputs``,
+    the runtime feeds them: ``token`` (previous token ids [batch]), the state tensors (``[layers, batch, ...]``:
+    batch second, as ONNX RNN state, since decoders drop finished rows and beams along it; names in ``state_inputs``,
     started from the encoder output of the same index in ``state_from_encoder``), ``encoder_outputs`` and
     ``encoder_mask`` (from the encoder's outputs of the same names); its outputs are ``logits`` [batch, vocab] and
     the new state (``state_outputs``, in the order of ``state_inputs``).

@@ -138,17 +138,17 @@ def greedy(encoder: EncoderPart, step: DecoderStep, sources: list, max_length: i
         ids[row, : len(s)] = torch.as_tensor(s, dtype=torch.int64)
     memory, mask, *state = encoder(ids, lengths)
     tokens = torch.full((len(sources),), BOS, dtype=torch.int64, device=device)
-    done = [False] * len(sources)
+    rows = torch.arange(len(sources), device=device)  # finished sentences leave the batch, as in the runtime
     out: list[list[int]] = [[] for _ in sources]
     for _ in range(max_length):
         logits, *state = step(tokens, *state, memory, mask)
         tokens = logits.argmax(-1)
-        for row, tok in enumerate(tokens.tolist()):
-            if not done[row]:
-                if tok == EOS:
-                    done[row] = True
-                else:
-                    out[row].append(tok)
-        if all(done):
-            break
+        going = tokens != EOS
+        for row, tok in zip(rows[going].tolist(), tokens[going].tolist()):
+            out[row].append(tok)
+        if not bool(going.all()):
+            if not bool(going.any()):
+                break
+            rows, tokens, memory, mask = rows[going], tokens[going], memory[going], mask[going]
+            state = [s[:, going] for s in state]  # [layers, batch, hidden]
     return out

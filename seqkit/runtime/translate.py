@@ -122,23 +122,28 @@ class Translator:
 
     # -- decoding -------------------------------------------------------------------------------------------
     def greedy_ids(self, sources: list[list[int]], max_length: int | None = None) -> list[list[int]]:
-        """Greedy decoding of a batch of source id lists: the target ids of each, without BOS/EOS."""
+        """Greedy decoding of a batch of source id lists: the target ids of each, without BOS/EOS.
+
+        A sentence that has emitted EOS leaves the batch: later steps run on the unfinished rows only (each row's
+        result does not depend on the others, so this changes no token; it saves the finished rows' arithmetic,
+        most of a step's cost at batch 32). ``seqkit.kit.seq2seq.greedy``, PyTorch's loop, does the same."""
         max_length = max_length or self.meta["max_length"]
         encoded = self.encode(*self.pad(sources))
         state, memory, mask = self.start(encoded)
         tokens = np.full(len(sources), BOS, dtype=np.int64)
-        done = np.zeros(len(sources), dtype=bool)
+        rows = np.arange(len(sources))  # the sentence of each row still in the batch
         out: list[list[int]] = [[] for _ in sources]
         for _ in range(max_length):
             logits, state = self.step(tokens, state, memory, mask)
             tokens = logits.argmax(axis=-1).astype(np.int64)
-            for row in np.flatnonzero(~done):
-                if tokens[row] == EOS:
-                    done[row] = True
-                else:
-                    out[row].append(int(tokens[row]))
-            if done.all():
-                break
+            going = tokens != EOS
+            for row, tok in zip(rows[going].tolist(), tokens[going].tolist()):
+                out[row].append(tok)
+            if not going.all():
+                if not going.any():
+                    break
+                rows, tokens, memory, mask = rows[going], tokens[going], memory[going], mask[going]
+                state = [s[:, going] for s in state]  # [layers, batch, hidden]
         return out
 
     def beam_ids(self, source: list[int], width: int = 5, length_penalty: float = 0.0,
