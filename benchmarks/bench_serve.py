@@ -1,11 +1,14 @@
 """seqkit serve under concurrent single-sample clients, adaptive batching on and off (not a CI test).
 
 An untrained LSTM (hidden 256) classification model on 8 features, exported once; samples of 100 steps. For 1, 8
-and 64 concurrent clients, each sending single-sample tensor requests (JSON, keep-alive) to a local server
+and 64 concurrent clients, each sending single-sample tensor requests (keep-alive) to a local server
 (``--max-batch-size 64`` = batching on, ``1`` = off), prints requests/s, p50 and p99 latency, rows per
 onnxruntime call is not visible from outside, so the ratio that matters is printed instead: requests/s over the
 OFFLINE throughput of ``seqkit.runtime``'s ``predict`` at batch 64 on the same machine (samples/s).
-Goal (issue 21): at 64 clients, batched >= 50% of offline, and >= 3x unbatched.
+Goal (issue 21): at 64 clients, batched >= 50% of offline, and >= 3x unbatched. It also prints the ceiling of
+that last ratio: onnxruntime alone on the same file, per row at batch 1 against batch 64 (when onnxruntime is what
+limits both servers, batching cannot gain more than that). Requests go as JSON tensors and as binary tensor data
+(``--format``).
 
 The clients are ``wrk`` (C, one thread, ~2% of a core here: ``apt-get install wrk``) when it is on PATH, else
 Python threads (``--client python``), which take a large share of a small machine's CPU from the server.
@@ -66,7 +69,8 @@ def start(path: Path, batch: int, threads: int):
     raise SystemExit("the server did not start")
 
 
-def load_test(port: int, bodies: list[bytes], clients: int, seconds: float) -> tuple[int, list[float], float]:
+def load_test(port: int, bodies: list[tuple[bytes, dict]], clients: int, seconds: float) \
+        -> tuple[int, list[float], float]:
     latencies: list[float] = []
     lock = threading.Lock()
     stop = time.perf_counter() + seconds
@@ -77,8 +81,8 @@ def load_test(port: int, bodies: list[bytes], clients: int, seconds: float) -> t
         mine, k = [], i
         while time.perf_counter() < stop:
             t0 = time.perf_counter()
-            conn.request("POST", "/v2/models/bench/infer", bodies[k % len(bodies)],
-                         {"Content-Type": "application/json"})
+            body, headers = bodies[k % len(bodies)]
+            conn.request("POST", "/v2/models/bench/infer", body, headers)
             r = conn.getresponse()
             r.read()
             if r.status != 200:
@@ -117,15 +121,63 @@ def wrk_test(port: int, script: Path, clients: int, seconds: float) -> tuple[flo
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), percentile("50"), percentile("99")
 
 
-def wrk_script(directory: Path, bodies: list[bytes]) -> Path:
-    """A wrk Lua script sending the bodies in turn."""
-    script = directory / "bodies.lua"
-    items = ",\n".join(json.dumps(b.decode()) for b in bodies)
+def lua_string(data: bytes) -> str:
+    """``data`` as a Lua string literal (any byte: decimal escapes)."""
+    return '"' + "".join(chr(c) if 32 <= c < 127 and c not in (34, 92) else f"\\{c:03d}" for c in data) + '"'
+
+
+def wrk_script(directory: Path, bodies: list[tuple[bytes, dict]], name: str = "bodies") -> Path:
+    """A wrk Lua script sending the bodies (each with its headers) in turn."""
+    script = directory / f"{name}.lua"
+    items = ",\n".join("{" + lua_string(b) + ", {" + ", ".join(f"[{lua_string(k.encode())}] = "
+                                                                 f"{lua_string(v.encode())}" for k, v in h.items())
+                        + "}}" for b, h in bodies)
     script.write_text("local bodies = {" + items + "}\nlocal i = 0\n"
-                      'local headers = {["Content-Type"] = "application/json"}\n'
                       "request = function()\n  i = i % #bodies + 1\n"
-                      '  return wrk.format("POST", nil, headers, bodies[i])\nend\n')
+                      '  return wrk.format("POST", nil, bodies[i][2], bodies[i][1])\nend\n')
     return script
+
+
+def request_bodies(samples: list[np.ndarray], form: str) -> list[tuple[bytes, dict]]:
+    """Single-sample requests: ``json`` tensors, or ``binary`` (the binary tensor data extension, tritonclient's
+    default: a JSON header, then the float32 and int64 bytes; the outputs asked back as binary too)."""
+    out = []
+    for s in samples:
+        if form == "json":
+            body = json.dumps({"inputs": [
+                {"name": "features", "datatype": "FP32", "shape": [1, *s.shape], "data": s.reshape(-1).tolist()},
+                {"name": "lengths", "datatype": "INT64", "shape": [1], "data": [len(s)]}]}).encode()
+            out.append((body, {"Content-Type": "application/json"}))
+            continue
+        raw = [s.astype("<f4").tobytes(), np.array([len(s)], "<i8").tobytes()]
+        head = json.dumps({"inputs": [
+            {"name": "features", "datatype": "FP32", "shape": [1, *s.shape], "parameters": {"binary_data_size":
+                                                                                            len(raw[0])}},
+            {"name": "lengths", "datatype": "INT64", "shape": [1], "parameters": {"binary_data_size": len(raw[1])}}],
+            "parameters": {"binary_data_output": True}}).encode()
+        out.append((head + b"".join(raw), {"Content-Type": "application/octet-stream",
+                                           "Inference-Header-Content-Length": str(len(head))}))
+    return out
+
+
+def batching_ceiling(path: Path, threads: int, samples: list[np.ndarray], rounds: int = 15):
+    """onnxruntime alone on the served file with the server's threads: seconds per row at batch 1 and at batch
+    64 (medians, the two sizes in turn), and their ratio: what batching can gain at most."""
+    from seqkit.runtime.session import open_session
+
+    session = open_session(str(path), "cpu", threads)
+    feeds = {b: {"features": np.stack(samples[:b]), "lengths": np.full(b, len(samples[0]), np.int64)}
+             for b in (1, 64)}
+    times: dict[int, list[float]] = {1: [], 64: []}
+    for round_ in range(rounds + 1):
+        for b in (1, 64):
+            for _ in range(64 // b if b == 1 else 1):  # as many rows each way
+                t0 = time.perf_counter()
+                session.run(feeds[b])
+                if round_:  # the first round warms up
+                    times[b].append((time.perf_counter() - t0) / b)
+    per_row = {b: float(np.median(t)) for b, t in times.items()}
+    return per_row[1] / per_row[64], per_row
 
 
 def main(argv=None) -> int:
@@ -137,6 +189,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="per configuration")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads of the server (--threads)")
     parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python")
+    parser.add_argument("--format", default="json,binary",
+                        help="request forms: json tensors and/or binary (the binary tensor data extension)")
     args = parser.parse_args(argv)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     from seqkit.runtime import load
@@ -152,37 +206,43 @@ def main(argv=None) -> int:
             model.predict(samples, batch_size=64)
             n += len(samples)
         offline = n / (time.perf_counter() - t0)
-        bodies = [json.dumps({"inputs": [
-            {"name": "features", "datatype": "FP32", "shape": [1, args.steps, args.features],
-             "data": s.reshape(-1).tolist()},
-            {"name": "lengths", "datatype": "INT64", "shape": [1], "data": [args.steps]}]}).encode()
-            for s in samples]
-        script = wrk_script(Path(tmp), bodies)
+        ceiling, per_row = batching_ceiling(path, args.threads, samples)
+        forms = args.format.split(",")
+        bodies = {form: request_bodies(samples, form) for form in forms}
+        scripts = {form: wrk_script(Path(tmp), bodies[form], form) for form in forms}
         print(f"clients: {args.client}; server: --threads {args.threads}")
         print(f"LSTM H={args.hidden} T={args.steps} F={args.features} classification; offline predict at batch 64: "
               f"{offline:.0f} samples/s; load average {os.getloadavg()[0]:.2f}")
-        print(f"{'clients':>7} {'batching':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'of offline':>10}")
+        print(f"onnxruntime alone, --threads {args.threads}: {1000 * per_row[1]:.2f} ms per row at batch 1, "
+              f"{1000 * per_row[64]:.2f} at batch 64: batching can gain at most {ceiling:.1f}x here (the ceiling of "
+              f"batched / unbatched while onnxruntime is the bottleneck both ways)")
+        print(f"{'format':>6} {'clients':>7} {'batching':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+              f"{'of offline':>10}")
         table = {}
         for batch in (64, 1):
             proc, port = start(path, batch, args.threads)
             try:
-                load_test(port, bodies, 4, 1.0)  # warm up
-                for clients in [int(c) for c in args.clients.split(",")]:
-                    if args.client == "wrk":
-                        rps, p50, p99 = wrk_test(port, script, clients, args.seconds)
-                    else:
-                        count, lat, wall = load_test(port, bodies, clients, args.seconds)
-                        rps = count / wall
-                        p50, p99 = np.percentile(lat, 50) * 1e3, np.percentile(lat, 99) * 1e3
-                    table[clients, batch] = rps
-                    print(f"{clients:>7} {'on' if batch > 1 else 'off':>8} {rps:>8.1f} {p50:>8.1f} {p99:>8.1f} "
-                          f"{rps / offline:>9.0%}")
+                for form in forms:
+                    load_test(port, bodies[form], 4, 1.0)  # warm up (and every body is answered 200)
+                    for clients in [int(c) for c in args.clients.split(",")]:
+                        if args.client == "wrk":
+                            rps, p50, p99 = wrk_test(port, scripts[form], clients, args.seconds)
+                        else:
+                            count, lat, wall = load_test(port, bodies[form], clients, args.seconds)
+                            rps = count / wall
+                            p50, p99 = np.percentile(lat, 50) * 1e3, np.percentile(lat, 99) * 1e3
+                        table[form, clients, batch] = rps
+                        print(f"{form:>6} {clients:>7} {'on' if batch > 1 else 'off':>8} {rps:>8.1f} {p50:>8.1f} "
+                              f"{p99:>8.1f} {rps / offline:>9.0%}")
             finally:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(60)
-        for clients in [int(c) for c in args.clients.split(",")]:
-            if (clients, 64) in table and (clients, 1) in table:
-                print(f"{clients} clients: batched / unbatched = {table[clients, 64] / table[clients, 1]:.1f}x")
+        for form in forms:
+            for clients in [int(c) for c in args.clients.split(",")]:
+                if (form, clients, 64) in table and (form, clients, 1) in table:
+                    gain = table[form, clients, 64] / table[form, clients, 1]
+                    print(f"{form}, {clients} clients: batched / unbatched = {gain:.1f}x "
+                          f"({gain / ceiling:.0%} of the {ceiling:.1f}x ceiling)")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0
 

@@ -64,20 +64,26 @@ def test_metadata_is_filled_from_the_file(served, client):
         assert json.loads(params["columns"]) == list(model.task_metadata.get("columns") or [])
 
 
-@pytest.mark.parametrize("client", ["http", "grpc"])
+@pytest.mark.parametrize("client", ["http", "http-binary", "http-mixed", "grpc"])
 def test_tensors_give_what_the_runtime_gives(served, client):
+    """``http``: JSON tensors; ``http-binary``: tritonclient's defaults (binary tensor data both ways, no outputs
+    named, so the request asks binary_data_output); ``http-mixed``: the first input JSON, the rest binary, and
+    the outputs alternately binary and JSON."""
     for case in CASES:
         model = served.models[case]
         feeds = tensors(model, case)
         want = model.run(feeds)
-        if client == "http":
+        if client.startswith("http"):
             c = httpclient.InferenceServerClient(f"127.0.0.1:{served.port}")
             inputs = []
-            for spec in model.inputs:
+            for i, spec in enumerate(model.inputs):
                 inp = httpclient.InferInput(spec.name, list(feeds[spec.name].shape), DATATYPES[spec.dtype])
-                inp.set_data_from_numpy(feeds[spec.name], binary_data=False)  # MLServer speaks JSON tensors
+                inp.set_data_from_numpy(feeds[spec.name], binary_data=client == "http-binary" or
+                                        (client == "http-mixed" and i > 0))
                 inputs.append(inp)
-            outputs = [httpclient.InferRequestedOutput(s.name, binary_data=False) for s in model.outputs]
+            outputs = None if client == "http-binary" else [
+                httpclient.InferRequestedOutput(s.name, binary_data=client == "http-mixed" and i % 2 == 0)
+                for i, s in enumerate(model.outputs)]
         else:
             c = grpcclient.InferenceServerClient(f"127.0.0.1:{served.grpc_port}")
             inputs = []
@@ -87,6 +93,10 @@ def test_tensors_give_what_the_runtime_gives(served, client):
                 inputs.append(inp)
             outputs = [grpcclient.InferRequestedOutput(s.name) for s in model.outputs]
         result = c.infer(case, inputs, outputs=outputs)
+        if client != "grpc":  # the outputs came back in the form asked for
+            binary = ["binary_data_size" in (o.get("parameters") or {}) for o in result.get_response()["outputs"]]
+            assert binary == [client == "http-binary" or (client == "http-mixed" and i % 2 == 0)
+                              for i in range(len(binary))], (case, client, binary)
         for spec in model.outputs:
             np.testing.assert_allclose(result.as_numpy(spec.name), want[spec.name], rtol=1e-5, atol=1e-6,
                                        err_msg=f"{case} {client} {spec.name}")
@@ -128,6 +138,60 @@ def test_texts_as_text_content_type(served):
     result = c.infer("classification-text", [inp], parameters={"content_type": "text"},
                      outputs=[httpclient.InferRequestedOutput("results", binary_data=False)])
     assert_same([json.loads(r) for r in result.as_numpy("results")], model.predict(texts))
+
+
+def test_texts_as_binary_bytes_both_ways(served):
+    """tritonclient's default for BYTES: each element length-prefixed after the JSON header; the results back the
+    same way."""
+    model = served.models["classification-text"]
+    texts = ["The cat sat on the mat.", "a dog", "zebra crossing", "été — café"]
+    c = httpclient.InferenceServerClient(f"127.0.0.1:{served.port}")
+    inp = httpclient.InferInput("samples", [len(texts)], "BYTES")
+    inp.set_data_from_numpy(np.array(texts, dtype=object))
+    result = c.infer("classification-text", [inp], parameters={"content_type": "text"})
+    assert result.get_response()["outputs"][0]["parameters"]["binary_data_size"] > 0  # it did come back binary
+    got = [json.loads(r) for r in result.as_numpy("results")]
+    assert_same(got, model.predict(texts))
+
+
+def _binary(header: dict, *blobs: bytes, length: int | str | None = None):
+    head = json.dumps(header).encode()
+    return head + b"".join(blobs), {"Inference-Header-Content-Length": str(len(head) if length is None else length),
+                                    "Content-Type": "application/octet-stream"}
+
+
+def _series(n: int, size: int | None = None, **extra) -> dict:
+    params = {"binary_data_size": 16 if size is None else size, **extra}
+    return {"inputs": [{"name": "series", "datatype": "FP32", "shape": [1, n, 2], "parameters": params}]}
+
+
+VALUES = np.array([0.5, 1, 0.25, 1], dtype="<f4").tobytes()
+BAD_BINARY = {  # what is sent -> (body and headers, status, words the one-line error must hold)
+    "header length not a number": (_binary(_series(2), VALUES, length="x"), 400, "Inference-Header-Content-Length"),
+    "header length past the body": (_binary(_series(2), VALUES, length=10**6), 400, "only"),
+    "size past the body": (_binary(_series(2, 32), VALUES), 400, "runs past the end"),
+    "bytes left over": (_binary(_series(2), VALUES, b"\0\0\0\0"), 400, "belong to no input"),
+    "negative size": (_binary(_series(2, -4), VALUES), 400, "binary_data_size -4"),
+    "data and size": (_binary({"inputs": [{**_series(2)["inputs"][0], "data": [0.5, 1, 0.25, 1]}]}, VALUES), 400,
+                      "both data and binary_data_size"),
+    "not whole values": (_binary(_series(2, 15), VALUES[:15]), 400, "whole number of FP32"),
+    "values for another shape": (_binary(_series(3), VALUES), 400, "4 values for shape [1, 3, 2]"),
+    "header not JSON": ((b"{nope" + VALUES, {"Inference-Header-Content-Length": "5"}), 422, "not valid JSON"),
+    "BYTES element cut": (_binary({"inputs": [{"name": "samples", "datatype": "BYTES", "shape": [1], "parameters": {
+        "binary_data_size": 6, "content_type": "json"}}]}, b"\x09\0\0\0[["), 400, "runs past"),
+}
+
+
+def test_bad_binary_requests_get_one_readable_line(served):
+    want = served.models["adding"].run({"series": np.array([[[0.5, 1], [0.25, 1]]], np.float32)})
+    for what, ((body, headers), status, words) in BAD_BINARY.items():
+        got, answer = served.post("/v2/models/adding/infer", body, headers)
+        assert got == status, (what, got, answer)
+        assert "\n" not in answer["error"] and words in answer["error"], (what, answer["error"])
+    body, headers = _binary(_series(2), VALUES)  # and the same framing, right, is answered (in JSON: not asked)
+    ok, answer = served.post("/v2/models/adding/infer", body, headers)
+    assert ok == 200, answer
+    assert np.allclose(answer["outputs"][0]["data"], want[answer["outputs"][0]["name"]].reshape(-1), atol=1e-6)
 
 
 def test_streaming_state_travels_with_each_request(served):

@@ -180,7 +180,8 @@ INFER_PATH = re.compile(r"^/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^
 
 
 class InferRoute:
-    """ASGI: ``POST /v2/models/{name}[/versions/{v}]/infer`` straight to MLServer's data plane.
+    """ASGI: ``POST /v2/models/{name}[/versions/{v}]/infer`` straight to MLServer's data plane, in JSON or with
+    the binary tensor data extension (:mod:`seqkit.serve.binary`, which MLServer's own REST API lacks).
 
     The same request and response models, the same ``DataPlane.infer`` (model registry, metrics, errors), the same
     JSON; what it skips is FastAPI's per-request routing, dependency and response-model machinery, which costs more
@@ -208,6 +209,9 @@ class InferRoute:
         from mlserver.utils import extract_headers, insert_headers
         from pydantic import ValidationError
 
+        from seqkit.errors import InputError
+        from seqkit.serve.binary import HEADER, binary_outputs, pack_response, split_request
+
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
         chunks = []  # BodyLimit, outside, stops a body over the limit
         while True:
@@ -223,7 +227,8 @@ class InferRoute:
                 import gzip
 
                 body = gzip.decompress(body)
-            data = orjson.loads(body)
+            binary = headers.get(HEADER)
+            data = orjson.loads(body) if binary is None else split_request(body, binary, orjson.loads)
             if not isinstance(data, dict):
                 return await _answer(send, 422, {"error": "the request body is not a JSON object; send JSON with "
                                                           "'Content-Type: application/json'"})
@@ -232,6 +237,8 @@ class InferRoute:
             return await _answer(send, 422, {"error": f"the request body is not valid JSON ({exc})"})
         except ValidationError as exc:
             return await _answer(send, 422, {"error": _validation_line(exc.errors())})
+        except InputError as exc:  # the binary extension's framing
+            return await _answer(send, 400, {"error": str(exc)})
         insert_headers(payload, headers)
         try:
             response = await self.data_plane.infer(payload, name, version)
@@ -239,6 +246,10 @@ class InferRoute:
             return await _answer(send, exc.status_code, {"error": str(exc)})
         extra = extract_headers(response) or {}
         content = response.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude_none=True)
+        packed = pack_response(content, binary_outputs(data), encode_to_json_bytes)
+        if packed is not None:
+            extra = {**extra, HEADER: packed[1]}
+            return await _answer(send, 200, packed[0], extra, bytes, b"application/octet-stream")
         await _answer(send, 200, content, extra, encode_to_json_bytes)
 
 
@@ -259,9 +270,10 @@ def _mark_route(scope, versioned: bool) -> None:
         scope["router"], scope["endpoint"] = app.router, route.endpoint
 
 
-async def _answer(send, status: int, content, extra_headers=None, encode=None) -> None:
+async def _answer(send, status: int, content, extra_headers=None, encode=None,
+                  content_type: bytes = b"application/json") -> None:
     body = encode(content) if encode else json.dumps(content).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
     headers += [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in (extra_headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

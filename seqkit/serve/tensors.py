@@ -31,8 +31,12 @@ def to_array(name: str, datatype: str, shape: Sequence[int], data: Any) -> np.nd
     if any(s < 0 for s in shape):
         raise InputError(f"input '{name}': shape {shape} has a negative size")
     try:
-        if isinstance(data, (bytes, bytearray)):  # raw little-endian bytes (gRPC raw_input_contents)
-            arr = np.frombuffer(bytes(data), dtype=np.dtype(NUMPY[datatype]).newbyteorder("<"))
+        if isinstance(data, (bytes, bytearray)):  # raw little-endian bytes (REST binary data, gRPC raw contents)
+            dtype = np.dtype(NUMPY[datatype]).newbyteorder("<")
+            if len(data) % dtype.itemsize:
+                raise InputError(f"input '{name}': {len(data)} bytes of binary data are not a whole number of "
+                                 f"{datatype} values ({dtype.itemsize} bytes each)")
+            arr = np.frombuffer(bytes(data), dtype=dtype)
         else:  # nested or flat lists of numbers; None, text and ragged lists are refused
             arr = np.asarray(data, dtype=NUMPY[datatype] if datatype != "FP32" else np.float64).reshape(-1)
     except (TypeError, ValueError, OverflowError):
