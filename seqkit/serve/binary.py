@@ -9,7 +9,7 @@ named), or ``{"binary_data": true}`` on a requested output (which wins over the 
 then has the same header and its outputs' bytes after the JSON.
 
 ``tritonclient.http`` uses this by default (``binary_data=True``): a float32 sample of 100 x 8 values is 3,200
-bytes instead of ~14,000 characters of JSON numbers that the server parses one by one.
+bytes instead of ~16,500 characters of JSON numbers that the server parses one by one.
 """
 from __future__ import annotations
 
