@@ -103,27 +103,49 @@ export class Translator {
   }
 
   // -- decoding ---------------------------------------------------------------------------------------------
-  /** Greedy decoding of one batch of source id lists: the target ids of each, without BOS/EOS. */
+  /** ``tensor`` with only the ``keep`` indices (ascending) along ``axis``: rows of a batch. */
+  takeRows(tensor, axis, keep) {
+    const dims = tensor.dims;
+    const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+    const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const data = new tensor.data.constructor(outer * keep.length * inner);
+    for (let o = 0; o < outer; o++) {
+      keep.forEach((row, j) => {
+        const from = (o * dims[axis] + row) * inner;
+        data.set(tensor.data.subarray(from, from + inner), (o * keep.length + j) * inner);
+      });
+    }
+    return this.tensor(tensor.type, data, [...dims.slice(0, axis), keep.length, ...dims.slice(axis + 1)]);
+  }
+
+  /** Greedy decoding of one batch of source id lists: the target ids of each, without BOS/EOS. A sentence that
+   * has emitted EOS leaves the batch (as in Python: the tokens do not change, the finished rows' work is saved). */
   async greedyIds(sources, maxLength = null) {
     maxLength = maxLength || this.meta.max_length;
     let [state, memory, mask] = this.start(await this.encode(...this.pad(sources)));
     let tokens = new BigInt64Array(sources.length).fill(BigInt(BOS));
-    const done = new Array(sources.length).fill(false);
+    let rows = sources.map((_, i) => i); // the sentence of each row still in the batch
     const out = sources.map(() => []);
     for (let s = 0; s < maxLength; s++) {
       let logits;
-      [logits, state] = await this.step(this.tensor('int64', tokens, [sources.length]), state, memory, mask);
+      [logits, state] = await this.step(this.tensor('int64', tokens, [rows.length]), state, memory, mask);
       const vocab = logits.dims[1];
-      tokens = new BigInt64Array(sources.length);
-      for (let row = 0; row < sources.length; row++) {
+      const keep = [];
+      for (let row = 0; row < rows.length; row++) {
         let best = 0; // numpy's argmax: the first of equal maxima
         for (let k = 1; k < vocab; k++) if (logits.data[row * vocab + k] > logits.data[row * vocab + best]) best = k;
-        tokens[row] = BigInt(best);
-        if (done[row]) continue;
-        if (best === EOS) done[row] = true;
-        else out[row].push(best);
+        if (best === EOS) continue;
+        out[rows[row]].push(best);
+        keep.push(row);
       }
-      if (done.every(Boolean)) break;
+      if (!keep.length) break;
+      if (keep.length < rows.length) {
+        state = state.map((t) => this.takeRows(t, 1, keep)); // [layers, batch, hidden]
+        memory = this.takeRows(memory, 0, keep);
+        mask = this.takeRows(mask, 0, keep);
+      }
+      tokens = BigInt64Array.from(keep, (row) => BigInt(out[rows[row]].at(-1)));
+      rows = keep.map((row) => rows[row]);
     }
     return out;
   }
