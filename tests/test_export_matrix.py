@@ -64,3 +64,9 @@ def test_verification_shapes_cover_the_promise():
     shapes = verification_shapes((3, 7))
     assert (3, 7) in shapes and any(b == 1 for b, _ in shapes) and any(t == 1 for _, t in shapes)
     assert any(t > 7 for _, t in shapes) and len(shapes) >= 4
+
+
+def test_verification_shapes_stop_at_the_longest_input_a_file_takes():
+    cut = verification_shapes((3, 7), max_time=20)
+    assert max(t for _, t in cut) == 20 and len({t for _, t in cut}) >= 4  # still short, long and in between
+    assert [b for b, _ in cut] == [b for b, _ in verification_shapes((3, 7))]

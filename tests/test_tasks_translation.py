@@ -118,6 +118,9 @@ def test_export_writes_linked_verified_pair(trained):
     assert {"encoder_outputs", "decoder logits", "decoder h_out", "greedy decode"} <= outputs
     assert len({(c["batch"], c["time"]) for c in report["checks"] if c["output"] == "encoder_outputs"}) >= 3
     translator = Translator(model)
+    # the encoder is verified on the sources it can be given: up to max_source_length (6 here), not 300 steps
+    times = {c["time"] for c in report["checks"] if c["output"] == "encoder_outputs"}
+    assert max(times) == translator.meta["max_source_length"] == 6 and len(times) >= 3
     assert translator.meta["decoder_file"] == decoder.name and translator.meta["role"] == "encoder"
     assert translator.target_vocab[:4] == SPECIALS and translator.meta["max_length"] >= 2
 

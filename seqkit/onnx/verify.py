@@ -32,11 +32,14 @@ LONG_TIME = 300
 REFERENCE_STEPS = 32
 
 
-def verification_shapes(trace: tuple[int, int]) -> list[tuple[int, int]]:
+def verification_shapes(trace: tuple[int, int], max_time: int | None = None) -> list[tuple[int, int]]:
     """(batch, time) points: the trace shape, batch 1, time 1, longer than the trace, a larger batch, and one
-    long sequence (:data:`LONG_TIME` steps)."""
+    long sequence (:data:`LONG_TIME` steps). ``max_time``: the longest input the file takes (a translation
+    encoder's ``max_source_length``: the runtime cuts sources to it); longer times are cut to it."""
     b, t = trace
     shapes = [(b, t), (1, 1), (1, 3 * t + 2), (b + 2, 1), (b + 2, 2 * t + 3), (2, max(2, t - 3)), (2, LONG_TIME)]
+    if max_time is not None:
+        shapes = [(batch, min(time, max_time)) for batch, time in shapes]
     return list(dict.fromkeys(shapes))
 
 
@@ -189,12 +192,13 @@ def op_types(proto: onnx.ModelProto) -> set[str]:
 def verify_against_torch(model: torch.nn.Module, path: str, inputs: list[TensorSpec], outputs: list[TensorSpec],
                          provider: str = "cpu", atol: float | None = None, rtol: float | None = None,
                          trace: tuple[int, int] = TRACE_SHAPE, seed: int = 1234, reference: bool = False,
-                         session: runtime.Session | None = None) -> Report:
+                         session: runtime.Session | None = None, max_time: int | None = None) -> Report:
     """Run ``path`` on onnxruntime and ``model`` in PyTorch on the same random padded inputs; compare.
 
     ``reference``: also run the file on ``onnx.reference.ReferenceEvaluator`` at the small shapes and compare
     it with PyTorch the same way (checks with ``runtime="reference"``). ``session``: an open onnxruntime session
-    on ``path`` for ``provider``, to share with later checks (opened here when None).
+    on ``path`` for ``provider``, to share with later checks (opened here when None). ``max_time``: see
+    :func:`verification_shapes`.
     """
     check_tolerances(atol, rtol)
     d_atol, d_rtol = runtime.TOLERANCES[provider] if provider in runtime.TOLERANCES else (None, None)
@@ -212,7 +216,7 @@ def verify_against_torch(model: torch.nn.Module, path: str, inputs: list[TensorS
             return [w.cpu().numpy() for w in model(*[torch.from_numpy(feeds[s.name]) for s in inputs])]
 
     with eval_mode(model):
-        for batch, time in verification_shapes(trace):
+        for batch, time in verification_shapes(trace, max_time):
             feeds = sample_inputs(inputs, {"batch": batch, "time": time}, rng)
             runs = [("onnxruntime", sess.run(feeds), torch_run(feeds), "")]
             if ref and ref.wants(batch, time):
