@@ -15,7 +15,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seqkit.errors import SeqkitError
+from seqkit.errors import InputError, SeqkitError
+from seqkit.serve.binary import HEADER, binary_outputs, pack_response, split_request
 
 EXTRA = "pip install 'seqkit[serve]'"
 #: seconds a thread that wants Python's GIL waits before asking the holder to let go (Python's default: 0.005).
@@ -214,9 +215,6 @@ class InferRoute:
         from mlserver.types import InferenceRequest
         from mlserver.utils import extract_headers, insert_headers
         from pydantic import ValidationError
-
-        from seqkit.errors import InputError
-        from seqkit.serve.binary import HEADER, binary_outputs, pack_response, split_request
 
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
         chunks = []  # BodyLimit, outside, stops a body over the limit
