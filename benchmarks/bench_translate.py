@@ -30,6 +30,9 @@ sources = [task.encode_source(s) for s in sources_text[: args.sentences]]
 translator = Translator(args.model, threads=args.threads)
 
 
+SETTLE = 0.3
+
+
 class Timed:
     """Wraps a runtime Session: seconds spent in its run() calls and how many."""
 
@@ -54,12 +57,16 @@ def batched(fn, batch):
 
 def interleaved(fns):
     """Median seconds of each of ``fns`` over ``--repeats`` rounds, run in turn within each round (a warm-up
-    round first), so that a slow moment of the machine falls on both sides; and each one's last result."""
+    round first), so that a slow moment of the machine falls on both sides; and each one's last result. Each
+    run starts after a pause of ``SETTLE`` s, so that the other side's threads have stopped spin-waiting (PyTorch's
+    OpenMP threads and onnxruntime's pool both spin a while after their work: a side run right after the other
+    measured up to 1.5x slower)."""
     for fn in fns:
         fn()
     times, results = [[] for _ in fns], [None] * len(fns)
     for _ in range(args.repeats):
         for i, fn in enumerate(fns):
+            time.sleep(SETTLE)
             start = time.perf_counter()
             results[i] = fn()
             times[i].append(time.perf_counter() - start)

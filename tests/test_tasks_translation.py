@@ -123,6 +123,10 @@ def test_export_writes_linked_verified_pair(trained):
     assert max(times) == translator.meta["max_source_length"] == 6 and len(times) >= 3
     assert translator.meta["decoder_file"] == decoder.name and translator.meta["role"] == "encoder"
     assert translator.target_vocab[:4] == SPECIALS and translator.meta["max_length"] >= 2
+    # two thread pools spinning at once halved the decode's speed (docs/tasks.md): the encoder has no pool
+    two = Translator(model, threads=2)
+    assert two.encoder.session.get_session_options().intra_op_num_threads == 1
+    assert two.decoder.session.get_session_options().intra_op_num_threads == 2
 
 
 def test_runtime_greedy_equals_pytorch_and_beam_scores_at_least_greedy(trained):

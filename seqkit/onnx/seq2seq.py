@@ -110,7 +110,7 @@ def export_seq2seq(composition: Composition, output: str | os.PathLike, *, opset
                 if problems:
                     raise ExportError(f"the exported file is malformed: {problems[0]}; nothing was written")
         else:
-            enc_session, dec_session = open_session(tmp_enc, provider), open_session(tmp_dec, provider)
+            enc_session, dec_session = open_session(tmp_enc, provider, threads=1), open_session(tmp_dec, provider)
             report = verify_against_torch(parts.encoder, tmp_enc, parts.encoder_inputs, parts.encoder_outputs,
                                           provider=provider, atol=atol, rtol=rtol, session=enc_session,
                                           max_time=meta.get("max_source_length"))

@@ -63,6 +63,7 @@ def read_seq2seq_metadata(path: str | os.PathLike) -> dict | None:
 class Translator:
     """The encoder file ``path`` and its decoder-step file (named in the metadata, beside it) on ``provider``.
 
+    ``threads``: the decoder step's intra-op threads (None: one per core); the encoder runs on one thread.
     ``encoder`` / ``decoder`` may be given as already opened sessions (``seqkit.runtime.session.Session``), which
     export's verification does with its temporary files."""
 
@@ -79,7 +80,10 @@ class Translator:
         if decoder is None and not decoder_path.is_file():
             raise SeqkitError(f"the decoder step {decoder_path} that {path} names is missing; keep the two files "
                               f"of an export together")
-        self.encoder = encoder or open_session(str(path), provider, threads)
+        # The encoder runs once per batch, on one thread; ``threads`` go to the decoder step, run once per token.
+        # Each session has its own thread pool, whose threads spin-wait after a run: two pools of 2 threads on 2
+        # cores took each other's cores, and greedy decoding ran 1.8x slower (docs/tasks.md, "Two thread pools").
+        self.encoder = encoder or open_session(str(path), provider, threads=1)
         self.decoder = decoder or open_session(str(decoder_path), provider, threads)
         self.source_index = {w: i for i, w in enumerate(self.meta["source_vocab"])}
         self.target_vocab = self.meta["target_vocab"]
