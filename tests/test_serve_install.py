@@ -30,7 +30,7 @@ def test_seqkit_serve_distribution_installs_and_serves_without_torch(tmp_path, d
                             text=True, check=True)
     names = {p["name"].lower() for p in json.loads(listed.stdout)}
     assert not names & {"torch", "onnx", "onnxscript"}, names & {"torch", "onnx", "onnxscript"}
-    assert {"seqkit-serve", "mlserver", "onnxruntime"} <= names
+    assert {"seqkit-serve", "mlserver", "onnxruntime", "httptools"} <= names  # httptools: uvicorn's fast parser
 
     path = deployed("adding").path
     samples = [[[0.5, 1.0], [0.25, 0.0], [0.125, 1.0]], [[0.9, 1.0]]]
