@@ -176,7 +176,9 @@ function seq2seqOf(bytes) {
 
 /** Open a translation export on ``ort``: ``source`` is the encoder file (bytes, a Blob/File, a URL or (node) a
  * path); its decoder step is the file its metadata names beside it, or ``decoder`` (bytes, a Blob/File, a URL or
- * a path: required when ``source`` is bytes or a Blob). ``sessionOptions`` go to both InferenceSession.create. */
+ * a path: required when ``source`` is bytes or a Blob). ``sessionOptions`` go to both InferenceSession.create,
+ * the encoder's with ``intraOpNumThreads: 1`` (it runs once per batch): two thread pools spinning at once took
+ * each other's cores, and greedy decoding on onnxruntime-node ran 1.6-2.3x slower on 2 cores (as in Python). */
 export async function loadTranslator(ort, source, { decoder = null, sessionOptions = {} } = {}) {
   const [bytes, name] = await bytesOf(source);
   const meta = seq2seqOf(bytes);
@@ -203,7 +205,7 @@ export async function loadTranslator(ort, source, { decoder = null, sessionOptio
     throw new SeqkitError(`${decoderName} is not the decoder step of ${name} (its seqkit.seq2seq metadata does not `
       + `name ${meta.encoder_file}); give the .decoder.onnx written with it`);
   }
-  const encoderSession = await ort.InferenceSession.create(bytes, sessionOptions);
+  const encoderSession = await ort.InferenceSession.create(bytes, { ...sessionOptions, intraOpNumThreads: 1 });
   const decoderSession = await ort.InferenceSession.create(decoderBytes, sessionOptions);
   return new Translator(ort, name, encoderSession, decoderSession, meta);
 }
