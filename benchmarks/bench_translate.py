@@ -30,7 +30,7 @@ sources = [task.encode_source(s) for s in sources_text[: args.sentences]]
 translator = Translator(args.model, threads=args.threads)
 
 
-SETTLE = 0.3
+SETTLE = 0.3  # seconds of quiet before each side's run (see interleaved)
 
 
 class Timed:
