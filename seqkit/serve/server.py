@@ -150,11 +150,8 @@ class BodyLimit:
                 return
 
     async def _refuse(self, send, size: int):
-        body = json.dumps({"error": f"request body of {size} bytes is over this server's limit of {self.limit} "
-                                    f"bytes (seqkit serve --max-body-mb)"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await _answer(send, 413, {"error": f"request body of {size} bytes is over this server's limit of "
+                                           f"{self.limit} bytes (seqkit serve --max-body-mb)"})
 
 
 class _TooLarge(Exception):
@@ -198,7 +195,18 @@ class InferRoute:
     """
 
     def __init__(self, app, data_plane):
+        import orjson
+        from mlserver.codecs.json import encode_to_json_bytes
+        from mlserver.errors import MLServerError
+        from mlserver.types import InferenceRequest
+        from mlserver.utils import extract_headers, insert_headers
+        from pydantic import ValidationError
+
         self.app, self.data_plane = app, data_plane
+        # bound once here, not imported per request (six imports cost ~4 us of the event loop's time per request)
+        self.loads, self.bad_json, self.encode = orjson.loads, orjson.JSONDecodeError, encode_to_json_bytes
+        self.request_model, self.invalid, self.refused = InferenceRequest, ValidationError, MLServerError
+        self.insert_headers, self.extract_headers = insert_headers, extract_headers
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -209,13 +217,6 @@ class InferRoute:
         return await self.app(scope, receive, send)
 
     async def _infer(self, name, version, scope, receive, send):
-        import orjson
-        from mlserver.codecs.json import encode_to_json_bytes
-        from mlserver.errors import MLServerError
-        from mlserver.types import InferenceRequest
-        from mlserver.utils import extract_headers, insert_headers
-        from pydantic import ValidationError
-
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
         chunks = []  # BodyLimit, outside, stops a body over the limit
         while True:
@@ -232,29 +233,29 @@ class InferRoute:
 
                 body = gzip.decompress(body)
             binary = headers.get(HEADER)
-            data = orjson.loads(body) if binary is None else split_request(body, binary, orjson.loads)
+            data = self.loads(body) if binary is None else split_request(body, binary, self.loads)
             if not isinstance(data, dict):
                 return await _answer(send, 422, {"error": "the request body is not a JSON object; send JSON with "
                                                           "'Content-Type: application/json'"})
-            payload = InferenceRequest.model_validate(data)
-        except (orjson.JSONDecodeError, OSError, EOFError) as exc:
+            payload = self.request_model.model_validate(data)
+        except (self.bad_json, OSError, EOFError) as exc:
             return await _answer(send, 422, {"error": f"the request body is not valid JSON ({exc})"})
-        except ValidationError as exc:
+        except self.invalid as exc:
             return await _answer(send, 422, {"error": _validation_line(exc.errors())})
         except InputError as exc:  # the binary extension's framing
             return await _answer(send, 400, {"error": str(exc)})
-        insert_headers(payload, headers)
+        self.insert_headers(payload, headers)
         try:
             response = await self.data_plane.infer(payload, name, version)
-        except MLServerError as exc:
+        except self.refused as exc:
             return await _answer(send, exc.status_code, {"error": str(exc)})
-        extra = extract_headers(response) or {}
+        extra = self.extract_headers(response) or {}
         content = response.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude_none=True)
-        packed = pack_response(content, binary_outputs(data), encode_to_json_bytes)
+        packed = pack_response(content, binary_outputs(data), self.encode)
         if packed is not None:
             extra = {**extra, HEADER: packed[1]}
             return await _answer(send, 200, packed[0], extra, bytes, b"application/octet-stream")
-        await _answer(send, 200, content, extra, encode_to_json_bytes)
+        await _answer(send, 200, content, extra, self.encode)
 
 
 def _mark_route(scope, versioned: bool) -> None:
